@@ -1,0 +1,246 @@
+/**
+ * VJP rules of convolution and pooling, in plain ONNX ops that run on WebGPU
+ * (formulations verified in DESIGN.md):
+ *
+ * - Conv dX: `ConvTranspose(dY, W)` with the forward strides, pads, dilations
+ *   and group, and `output_padding` for rows the forward pass left over.
+ * - Conv dW, `dilated`: one Conv of `X^T` with `dY^T` as the kernel, strides
+ *   and dilations swapped, sliced to the kernel size. Least memory (WebGPU).
+ * - Conv dW, `im2col`: patches by a Conv with one-hot kernels, then a batched
+ *   MatMul with `dY`. Fastest on CPU; the patches are K² times X.
+ * - MaxPool: patches of the -inf padded input, first-max mask (CumSum), then
+ *   ConvTranspose with the same one-hot kernels scatters the gradient back.
+ *
+ * @module
+ */
+
+import type { Graph, Tensor } from "../onnx/graph.ts";
+import {
+  cast,
+  conv,
+  convTranspose,
+  cumsum,
+  equal,
+  expand,
+  matmul,
+  mul,
+  pad,
+  reduceSum,
+  reshape,
+  slice,
+  transpose,
+  where,
+} from "../onnx/ops.ts";
+import { attrInt, attrInts, type VjpContext } from "./vjp.ts";
+
+interface WindowAttrs {
+  kernel: [number, number];
+  strides: [number, number];
+  pads: [number, number, number, number];
+  dilations: [number, number];
+}
+
+function windowAttrs(ctx: VjpContext): WindowAttrs {
+  const k = attrInts(ctx.node, "kernel_shape", []);
+  const s = attrInts(ctx.node, "strides", [1, 1]);
+  const p = attrInts(ctx.node, "pads", [0, 0, 0, 0]);
+  const d = attrInts(ctx.node, "dilations", [1, 1]);
+  return {
+    kernel: [k[0], k[1]],
+    strides: [s[0], s[1]],
+    pads: [p[0], p[1], p[2], p[3]],
+    dilations: [d[0], d[1]],
+  };
+}
+
+/** One-hot kernels `[kh·kw, 1, kh, kw]` that copy each window position to its own channel. */
+export function eyeKernels(graph: Graph, kh: number, kw: number): Tensor {
+  const kk = kh * kw;
+  const data = new Float32Array(kk * kk);
+  for (let i = 0; i < kk; i++) data[i * kk + i] = 1;
+  return graph.constant(data, [kk, 1, kh, kw]);
+}
+
+/** Rows/columns of the (padded) input that the forward window never reached. */
+function leftover(size: number, out: number, w: WindowAttrs, axis: 0 | 1): number {
+  const p = w.pads[axis] + w.pads[axis + 2];
+  return size + p - (w.strides[axis] * (out - 1) + w.dilations[axis] * (w.kernel[axis] - 1) + 1);
+}
+
+/** Gradient of Conv (group 1 or depthwise). */
+export function convVjp(ctx: VjpContext): (Tensor | null)[] {
+  const [x, w, b] = ctx.inputs as [Tensor, Tensor, Tensor | null];
+  const dy = ctx.dys[0]!;
+  const group = attrInt(ctx.node, "group", 1);
+  const [, c, h, wd] = x.shape;
+  const [m, cg, kh, kw] = w.shape;
+  const win = { ...windowAttrs(ctx), kernel: [kh, kw] as [number, number] };
+  const [, , oh, ow] = dy.shape;
+  const depthwise = group === c && cg === 1 && m === c;
+  if (group !== 1 && !depthwise) {
+    throw new Error(
+      `gradient rule: Conv with group ${group} (${c} -> ${m} channels) is not supported; ` +
+        `use group 1 or depthwise (group = channels = outputs)`,
+    );
+  }
+  const outPad = [leftover(h, oh, win, 0), leftover(wd, ow, win, 1)];
+
+  let dx: Tensor | null = null;
+  if (ctx.needs[0]) {
+    dx = convTranspose(dy, w, null, {
+      strides: win.strides,
+      pads: win.pads,
+      dilations: win.dilations,
+      group,
+      outputPadding: outPad,
+    });
+  }
+
+  let dw: Tensor | null = null;
+  if (ctx.needs[1]) {
+    const useIm2col = ctx.convWeightGrad === "im2col";
+    if (depthwise) {
+      dw = useIm2col ? depthwiseDwIm2col(x, dy, win) : depthwiseDwDilated(x, dy, win);
+    } else {
+      dw = useIm2col ? denseDwIm2col(x, dy, win, m) : denseDwDilated(x, dy, win);
+    }
+  }
+  const db = b && ctx.needs[2] ? reduceSum(dy, [0, 2, 3], { keepdims: false }) : null;
+  return [dx, dw, db];
+}
+
+function denseDwDilated(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {
+  const xt = transpose(x, [1, 0, 2, 3]); // [C, N, H, W]
+  const dyt = transpose(dy, [1, 0, 2, 3]); // [M, N, OH, OW]
+  const full = conv(xt, dyt, null, {
+    strides: win.dilations,
+    dilations: win.strides,
+    pads: win.pads,
+  }); // [C, M, >=kh, >=kw]
+  const cut = slice(full, [0, 0], win.kernel, [2, 3]);
+  return transpose(cut, [1, 0, 2, 3]);
+}
+
+function patches(x: Tensor, win: WindowAttrs): Tensor {
+  // [N·C, 1, H, W] ⊛ one-hot kernels -> [N·C, kh·kw, OH, OW]
+  const [n, c, h, w] = x.shape;
+  return conv(reshape(x, [n * c, 1, h, w]), eyeKernels(x.graph, ...win.kernel), null, {
+    strides: win.strides,
+    pads: win.pads,
+    dilations: win.dilations,
+  });
+}
+
+function denseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tensor {
+  const [n, c] = x.shape;
+  const [kh, kw] = win.kernel;
+  const [, , oh, ow] = dy.shape;
+  const l = oh * ow;
+  const p = reshape(patches(x, win), [n, c * kh * kw, l]); // [N, C·K², L]
+  const dyT = transpose(reshape(dy, [n, m, l]), [0, 2, 1]); // [N, L, M]
+  const perSample = matmul(p, dyT); // [N, C·K², M]
+  const summed = reduceSum(perSample, [0], { keepdims: false }); // [C·K², M]
+  return reshape(transpose(summed, [1, 0]), [m, c, kh, kw]);
+}
+
+function depthwiseDwDilated(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {
+  const [n, c, h, w] = x.shape;
+  const xt = reshape(transpose(x, [1, 0, 2, 3]), [1, c * n, h, w]);
+  const dyt = transpose(dy, [1, 0, 2, 3]); // [C, N, OH, OW]
+  const full = conv(xt, dyt, null, {
+    strides: win.dilations,
+    dilations: win.strides,
+    pads: win.pads,
+    group: c,
+  }); // [1, C, >=kh, >=kw]
+  const cut = slice(full, [0, 0], win.kernel, [2, 3]);
+  return reshape(cut, [c, 1, ...win.kernel]);
+}
+
+function depthwiseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {
+  const [n, c] = x.shape;
+  const [kh, kw] = win.kernel;
+  const [, , oh, ow] = dy.shape;
+  const l = oh * ow;
+  const p = reshape(patches(x, win), [n, c, kh * kw, l]);
+  const dyc = reshape(dy, [n, c, l, 1]);
+  const perSample = matmul(p, dyc); // [N, C, K², 1]
+  return reshape(reduceSum(perSample, [0], { keepdims: false }), [c, 1, kh, kw]);
+}
+
+/** Gradient of MaxPool (no Indices output: mask of the first maximum per window). */
+export function maxPoolVjp(ctx: VjpContext): (Tensor | null)[] {
+  const x = ctx.inputs[0]!;
+  const y = ctx.outputs[0];
+  const dy = ctx.dys[0]!;
+  const win = windowAttrs(ctx);
+  if (win.dilations[0] !== 1 || win.dilations[1] !== 1) {
+    throw new Error("gradient rule: dilated MaxPool is not supported");
+  }
+  const [n, c, h, w] = x.shape;
+  const [, , oh, ow] = y.shape;
+  const [kh, kw] = win.kernel;
+  const [pt, pl, pb, pr] = win.pads;
+  const xr = pad(reshape(x, [n * c, 1, h, w]), [0, 0, pt, pl, 0, 0, pb, pr], -3.4e38);
+  const eye = eyeKernels(x.graph, kh, kw);
+  const p = conv(xr, eye, null, { strides: win.strides }); // [N·C, K², OH, OW]
+  const yr = reshape(y, [n * c, 1, oh, ow]);
+  const mask = cast(equal(p, yr), "float32");
+  const first = where(equal(cumsum(mask, 1), 1), mask, 0);
+  const dp = mul(first, reshape(dy, [n * c, 1, oh, ow]));
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const back = convTranspose(dp, eye, null, {
+    strides: win.strides,
+    outputPadding: [hp - (win.strides[0] * (oh - 1) + kh), wp - (win.strides[1] * (ow - 1) + kw)],
+  }); // [N·C, 1, Hp, Wp]
+  const cut = slice(back, [pt, pl], [pt + h, pl + w], [2, 3]);
+  return [reshape(cut, [n, c, h, w])];
+}
+
+/** Gradient of AveragePool (any padding; `count_include_pad` respected). */
+export function averagePoolVjp(ctx: VjpContext): (Tensor | null)[] {
+  const x = ctx.inputs[0]!;
+  const dy = ctx.dys[0]!;
+  const win = windowAttrs(ctx);
+  const includePad = attrInt(ctx.node, "count_include_pad", 0) === 1;
+  const [n, c, h, w] = x.shape;
+  const [, , oh, ow] = dy.shape;
+  const [kh, kw] = win.kernel;
+  const [pt, pl, pb, pr] = win.pads;
+  // Divisor of each output cell.
+  const counts = new Float32Array(oh * ow);
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) {
+      const r0 = i * win.strides[0] - pt;
+      const c0 = j * win.strides[1] - pl;
+      const rows = includePad
+        ? Math.min(r0 + kh, h + pb) - r0
+        : Math.min(r0 + kh, h) - Math.max(r0, 0);
+      const cols = includePad
+        ? Math.min(c0 + kw, w + pr) - c0
+        : Math.min(c0 + kw, w) - Math.max(c0, 0);
+      counts[i * ow + j] = 1 / (rows * cols);
+    }
+  }
+  const scale = x.graph.constant(counts, [1, 1, oh, ow]);
+  const scaled = mul(reshape(dy, [n * c, 1, oh, ow]), scale);
+  const ones = x.graph.constant(new Float32Array(kh * kw).fill(1), [1, 1, kh, kw]);
+  const back = convTranspose(scaled, ones, null, {
+    strides: win.strides,
+    pads: win.pads,
+    dilations: win.dilations,
+    outputPadding: [
+      leftover(h, oh, win, 0),
+      leftover(w, ow, win, 1),
+    ],
+  });
+  return [reshape(back, [n, c, h, w])];
+}
+
+/** Gradient of GlobalAveragePool: the output gradient spread evenly. */
+export function globalAveragePoolVjp(ctx: VjpContext): (Tensor | null)[] {
+  const x = ctx.inputs[0]!;
+  const [, , h, w] = x.shape;
+  return [expand(mul(ctx.dys[0]!, 1 / (h * w)), x.shape)];
+}

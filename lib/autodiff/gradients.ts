@@ -1,0 +1,160 @@
+/**
+ * Reverse-mode automatic differentiation over the graph builder's node list.
+ *
+ * `gradients(y, xs)` appends the backward pass to `y`'s graph: nodes are
+ * visited in reverse creation order (creation order is topological), only
+ * nodes that lie on a path from some `x` to `y` are differentiated (unused
+ * branches are pruned), gradients reaching a tensor along several paths are
+ * summed, and regions built with `Graph.withCustomGradient` use their
+ * hand-written rule instead of their nodes' rules.
+ *
+ * @module
+ */
+
+import { formatShape, type Node, type Tensor } from "../onnx/graph.ts";
+import { add, full } from "../onnx/ops.ts";
+import { RULES } from "./rules.ts";
+import type { ConvWeightGrad, VjpContext } from "./vjp.ts";
+
+/** Options of {@linkcode gradients}. */
+export interface GradientOptions {
+  /** Gradient of `y` itself (default: ones of `y`'s shape). */
+  outputGradient?: Tensor;
+  /**
+   * How convolution weight gradients are expressed: `im2col` (patches by
+   * one-hot convolution, then MatMul; fastest on CPU) or `dilated` (one
+   * convolution with strides and dilations swapped; least memory, for
+   * WebGPU). Default `im2col`.
+   */
+  convWeightGrad?: ConvWeightGrad;
+}
+
+type Unit =
+  | { kind: "node"; node: Node; inputs: readonly (Tensor | null)[]; outputs: readonly Tensor[] }
+  | {
+    kind: "custom";
+    inputs: readonly Tensor[];
+    outputs: readonly Tensor[];
+    vjp: (dys: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
+  };
+
+/**
+ * Gradients of the scalar `y` (or of `Σ y ⊙ outputGradient`) with respect to each of `xs`,
+ * built as new nodes of `y`'s graph. A tensor that `y` does not depend on
+ * gets `null`.
+ */
+export function gradients(
+  y: Tensor,
+  xs: readonly Tensor[],
+  options: GradientOptions = {},
+): (Tensor | null)[] {
+  const g = y.graph;
+  const units = collectUnits(g.nodes, g.customGradients);
+
+  // Forward: which tensors depend on some x.
+  const dependsOnX = new Set<Tensor>(xs);
+  for (const u of units) {
+    if (u.inputs.some((t) => t && dependsOnX.has(t))) {
+      for (const o of u.outputs) if (o.dtype === "float32") dependsOnX.add(o);
+    }
+  }
+  if (!dependsOnX.has(y)) return xs.map(() => null);
+
+  // Backward.
+  const partials = new Map<Tensor, Tensor[]>();
+  const seed = options.outputGradient;
+  if (seed && formatShape(seed.shape) !== formatShape(y.shape)) {
+    throw new Error(`gradients: outputGradient ${seed} must have the shape of ${y}`);
+  }
+  partials.set(y, [seed ?? full(y, y.shape, 1)]);
+  const total = (t: Tensor): Tensor | null => {
+    const parts = partials.get(t);
+    if (!parts || parts.length === 0) return null;
+    let sum = parts[0];
+    for (let i = 1; i < parts.length; i++) sum = add(sum, parts[i]);
+    partials.set(t, [sum]);
+    return sum;
+  };
+  const convWeightGrad = options.convWeightGrad ?? "im2col";
+
+  for (let ui = units.length - 1; ui >= 0; ui--) {
+    const u = units[ui];
+    if (!u.outputs.some((o) => partials.has(o))) continue;
+    const needs = u.inputs.map((t) => t !== null && dependsOnX.has(t));
+    if (!needs.some((n) => n)) continue;
+    const dys = u.outputs.map(total);
+    let dxs: readonly (Tensor | null)[];
+    let where: string;
+    if (u.kind === "custom") {
+      where = `custom gradient of ${u.outputs.map(String).join(", ")}`;
+      dxs = u.vjp(dys);
+    } else {
+      const rule = RULES[u.node.op];
+      where = `${u.node.op} node #${u.node.index} (${u.outputs.map(String).join(", ")})`;
+      if (!rule) {
+        throw new Error(
+          `gradients: no gradient rule for ${where}; ops with rules: ${
+            Object.keys(RULES).sort().join(", ")
+          }`,
+        );
+      }
+      const ctx: VjpContext = {
+        node: u.node,
+        inputs: u.node.inputs,
+        outputs: u.node.outputs,
+        dys,
+        needs,
+        graph: g,
+        convWeightGrad,
+      };
+      dxs = rule(ctx);
+    }
+    u.inputs.forEach((t, i) => {
+      const dx = dxs[i];
+      if (!t || !needs[i] || !dx) return;
+      if (formatShape(dx.shape) !== formatShape(t.shape)) {
+        throw new Error(
+          `gradients: the rule of ${where} gave input ${i} a gradient of shape ${
+            formatShape(dx.shape)
+          }, expected ${formatShape(t.shape)}`,
+        );
+      }
+      const list = partials.get(t);
+      if (list) list.push(dx);
+      else partials.set(t, [dx]);
+    });
+  }
+  return xs.map(total);
+}
+
+function collectUnits(
+  nodes: readonly Node[],
+  customs: readonly {
+    inputs: readonly Tensor[];
+    outputs: readonly Tensor[];
+    firstNode: number;
+    endNode: number;
+    vjp: (dys: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
+  }[],
+): Unit[] {
+  const owner = new Array<number>(nodes.length).fill(-1);
+  // Regions are recorded when they close, so an enclosing region comes after
+  // the regions nested in it: claim nodes from the last region backwards so
+  // that the outermost region owns them.
+  for (let ci = customs.length - 1; ci >= 0; ci--) {
+    for (let i = customs[ci].firstNode; i < customs[ci].endNode; i++) {
+      if (owner[i] === -1) owner[i] = ci;
+    }
+  }
+  const units: Unit[] = [];
+  nodes.forEach((node, i) => {
+    const ci = owner[i];
+    if (ci === -1) {
+      units.push({ kind: "node", node, inputs: node.inputs, outputs: node.outputs });
+    } else if (i === customs[ci].endNode - 1) {
+      const c = customs[ci];
+      units.push({ kind: "custom", inputs: c.inputs, outputs: c.outputs, vjp: c.vjp });
+    }
+  });
+  return units;
+}

@@ -1,0 +1,201 @@
+/**
+ * Compiled programs and device-resident state.
+ *
+ * A {@linkcode StateStore} holds named tensors on a backend's device
+ * (parameters, optimizer moments, batch-norm statistics). A
+ * {@linkcode Program} is a compiled graph whose inputs are either state read
+ * from the store or host feeds, and whose outputs either replace state in the
+ * store (the previous tensor is disposed) or come back to the host. Several
+ * programs (train step, eval step) share one store, so parameters never leave
+ * the device between steps.
+ *
+ * @module
+ */
+
+import { formatShape, type Graph, type Shape, type TensorData } from "../onnx/graph.ts";
+import type { Backend, BackendSession, DeviceTensor } from "./backend.ts";
+
+/** Named tensors kept on a backend's device. */
+export class StateStore {
+  #tensors = new Map<string, { tensor: DeviceTensor; shape: Shape }>();
+
+  /** A store on `backend`. */
+  constructor(
+    /** The backend whose device holds the tensors. */
+    readonly backend: Backend,
+  ) {}
+
+  /** Upload `data` as `key`, replacing (and disposing) any previous tensor. */
+  set(key: string, data: TensorData, shape: Shape): void {
+    this.replace(key, this.backend.upload(data, shape), shape);
+  }
+
+  /** Put a device tensor under `key`, disposing the previous one. */
+  replace(key: string, tensor: DeviceTensor, shape: Shape = tensor.dims): void {
+    const old = this.#tensors.get(key);
+    this.#tensors.set(key, { tensor, shape: [...shape] });
+    if (old && old.tensor !== tensor) old.tensor.dispose();
+  }
+
+  /** The device tensor stored as `key`. */
+  get(key: string): DeviceTensor {
+    const entry = this.#tensors.get(key);
+    if (!entry) throw new Error(`state "${key}" is not in the store; set it before running`);
+    return entry.tensor;
+  }
+
+  /** The shape stored for `key`. */
+  shape(key: string): Shape {
+    const entry = this.#tensors.get(key);
+    if (!entry) throw new Error(`state "${key}" is not in the store`);
+    return entry.shape;
+  }
+
+  /** Whether `key` is present. */
+  has(key: string): boolean {
+    return this.#tensors.has(key);
+  }
+
+  /** All keys, in insertion order. */
+  keys(): string[] {
+    return [...this.#tensors.keys()];
+  }
+
+  /** Number of tensors held. */
+  get size(): number {
+    return this.#tensors.size;
+  }
+
+  /** Copy `key`'s data to the host. */
+  async read(key: string): Promise<TensorData> {
+    const data = await this.backend.download(this.get(key));
+    // Copy: CPU backends may hand out views of buffers that the next run reuses.
+    return data.slice() as TensorData;
+  }
+
+  /** Remove `key` and dispose its tensor. */
+  delete(key: string): void {
+    this.#tensors.get(key)?.tensor.dispose();
+    this.#tensors.delete(key);
+  }
+
+  /** Dispose every tensor. */
+  dispose(): void {
+    for (const { tensor } of this.#tensors.values()) tensor.dispose();
+    this.#tensors.clear();
+  }
+}
+
+/** How a program's graph connects to the state store. */
+export interface ProgramBindings {
+  /** Graph input name → state key read before each run. */
+  state?: Readonly<Record<string, string>>;
+  /** Graph output name → state key replaced after each run. */
+  updates?: Readonly<Record<string, string>>;
+  /** A name for errors, e.g. `train step (resnet18, batch 32)`. */
+  label?: string;
+}
+
+interface InputInfo {
+  name: string;
+  dtype: string;
+  shape: Shape;
+}
+
+/** A graph compiled on a backend, bound to state keys. */
+export class Program {
+  /** Compile `graph` on `backend`. */
+  static async compile(
+    backend: Backend,
+    graph: Graph,
+    bindings: ProgramBindings = {},
+  ): Promise<Program> {
+    const label = bindings.label ?? graph.name;
+    const state = bindings.state ?? {};
+    const updates = bindings.updates ?? {};
+    const inputNames = new Set(graph.inputs.map((t) => t.name));
+    for (const name of Object.keys(state)) {
+      if (!inputNames.has(name)) throw new Error(`${label}: state binding "${name}" is not an input`);
+    }
+    for (const name of Object.keys(updates)) {
+      if (!graph.outputs.has(name)) {
+        throw new Error(`${label}: update binding "${name}" is not an output`);
+      }
+    }
+    const model = graph.toModel();
+    const session = await backend.createSession(model, {
+      deviceOutputs: Object.keys(updates),
+      label,
+    });
+    const inputs = graph.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
+    return new Program(backend, session, label, inputs, [...graph.outputs.keys()], state, updates);
+  }
+
+  private constructor(
+    /** The backend running it. */
+    readonly backend: Backend,
+    private readonly session: BackendSession,
+    /** Name used in errors. */
+    readonly label: string,
+    private readonly inputs: InputInfo[],
+    /** Output names. */
+    readonly outputNames: readonly string[],
+    private readonly state: Readonly<Record<string, string>>,
+    private readonly updates: Readonly<Record<string, string>>,
+  ) {}
+
+  /** Names and shapes of the inputs fed from the host each run. */
+  get hostInputs(): { name: string; dtype: string; shape: Shape }[] {
+    return this.inputs.filter((i) => !(i.name in this.state));
+  }
+
+  /**
+   * Run once: state inputs come from `store`, the rest from `feeds`. State
+   * outputs replace their keys in `store`; other outputs are returned on the
+   * host.
+   */
+  async run(
+    store: StateStore,
+    feeds: Readonly<Record<string, TensorData>> = {},
+  ): Promise<Record<string, TensorData>> {
+    const ortFeeds: Record<string, DeviceTensor> = {};
+    for (const input of this.inputs) {
+      const key = this.state[input.name];
+      if (key !== undefined) {
+        ortFeeds[input.name] = store.get(key);
+        continue;
+      }
+      const data = feeds[input.name];
+      if (data === undefined) {
+        throw new Error(`${this.label}: missing input "${input.name}" ${formatShape(input.shape)}`);
+      }
+      let n = 1;
+      for (const d of input.shape) n *= d;
+      if (data.length !== n) {
+        throw new Error(
+          `${this.label}: input "${input.name}" needs ${n} values for ${
+            formatShape(input.shape)
+          }, got ${data.length}`,
+        );
+      }
+      ortFeeds[input.name] = this.backend.hostTensor(data, input.shape);
+    }
+    const results = await this.session.run(ortFeeds);
+    const host: Record<string, TensorData> = {};
+    for (const name of this.outputNames) {
+      const tensor = results[name];
+      const key = this.updates[name];
+      if (key !== undefined) store.replace(key, tensor);
+      else {
+        host[name] = await this.backend.download(tensor);
+        tensor.dispose();
+      }
+    }
+    return host;
+  }
+
+  /** Free the session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

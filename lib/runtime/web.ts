@@ -1,0 +1,215 @@
+/**
+ * The `wasm` and `webgpu` backends: onnxruntime-web's `/webgpu` entry, which
+ * carries the native C++ WebGPU execution provider and the wasm one (the
+ * `/all` entry's JS EP is broken in Deno; see DESIGN.md).
+ *
+ * On WebGPU, state outputs stay in GPU buffers (`preferredOutputLocation`)
+ * and a node that would fall back to the CPU makes session creation fail
+ * (`disable_cpu_ep_fallback`), so a slow program is an error, not a surprise.
+ *
+ * @module
+ */
+
+import { dtypeOfData, type Shape, type TensorData } from "../onnx/graph.ts";
+import {
+  type Backend,
+  type BackendSession,
+  checkDataLength,
+  type DeviceTensor,
+  type SessionOptions,
+} from "./backend.ts";
+
+// deno-lint-ignore no-explicit-any
+type OrtModule = any;
+
+let ortPromise: Promise<OrtModule> | undefined;
+
+/** Load onnxruntime-web's `/webgpu` entry once, single-threaded (Deno cannot start its workers). */
+function loadOrtWeb(): Promise<OrtModule> {
+  ortPromise ??= import("onnxruntime-web/webgpu").then((m) => {
+    const ort = (m as OrtModule).default ?? m;
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    return ort;
+  });
+  return ortPromise;
+}
+
+function wrapSession(session: OrtModule): BackendSession {
+  return {
+    run: (feeds) => session.run(feeds),
+    release: () => session.release(),
+  };
+}
+
+/** Create the `wasm` backend (single-threaded WebAssembly CPU kernels). */
+export async function createWasmBackend(): Promise<Backend> {
+  const ort = await loadOrtWeb();
+  return {
+    name: "wasm",
+    description: `wasm (onnxruntime-web ${ort.env.versions?.web ?? "?"}, 1 thread)`,
+    async createSession(model: Uint8Array, opts: SessionOptions = {}) {
+      try {
+        return wrapSession(
+          await ort.InferenceSession.create(model, {
+            executionProviders: ["wasm"],
+            graphOptimizationLevel: "all",
+          }),
+        );
+      } catch (err) {
+        throw new Error(`wasm backend: refused the ${opts.label ?? "program"}: ${errText(err)}`);
+      }
+    },
+    upload(data: TensorData, shape: Shape): DeviceTensor {
+      checkDataLength(data, shape, "wasm backend upload");
+      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
+    },
+    hostTensor(data: TensorData, shape: Shape): DeviceTensor {
+      checkDataLength(data, shape, "wasm backend input");
+      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
+    },
+    download: (t: DeviceTensor) => Promise.resolve((t as unknown as { data: TensorData }).data),
+    destroy: () => Promise.resolve(),
+  };
+}
+
+/** Facts about a WebGPU adapter. */
+export interface AdapterSummary {
+  /** Vendor, architecture, device and description as the adapter reports them. */
+  text: string;
+  /** True for software rasterizers (llvmpipe, lavapipe, SwiftShader) and fallback adapters. */
+  software: boolean;
+}
+
+/** Describe a WebGPU adapter and tell whether it is a software one. */
+export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
+  const info = adapter.info;
+  const text = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => s).join(" ") || "unknown adapter";
+  // deno-lint-ignore no-explicit-any
+  const fallback = Boolean((info as any).isFallbackAdapter ?? (adapter as any).isFallbackAdapter);
+  const software = fallback || /llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(text);
+  return { text, software };
+}
+
+/** Request the default WebGPU adapter, or undefined when there is none. */
+export async function requestAdapter(): Promise<GPUAdapter | undefined> {
+  if (typeof navigator === "undefined" || !("gpu" in navigator)) return undefined;
+  try {
+    return (await navigator.gpu.requestAdapter({ powerPreference: "high-performance" })) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of {@linkcode createWebGpuBackend}. */
+export interface WebGpuBackendOptions {
+  /** Use this adapter instead of requesting one. */
+  adapter?: GPUAdapter;
+}
+
+const LIMIT_NAMES = [
+  "maxBufferSize",
+  "maxStorageBufferBindingSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+/** Create the `webgpu` backend on the given or default adapter. */
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<Backend> {
+  const adapter = options.adapter ?? await requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      "webgpu backend: no WebGPU adapter (navigator.gpu.requestAdapter() returned null). " +
+        "Install a GPU driver (or mesa-vulkan-drivers for a software one), or choose --backend cpu.",
+    );
+  }
+  const summary = summarizeAdapter(adapter);
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures = [...adapter.features].filter((f) =>
+    f === "shader-f16" || f === "subgroups"
+  ) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  let lost: string | undefined;
+  device.lost.then((info) => {
+    lost = info.message;
+  });
+  const ort = await loadOrtWeb();
+  const check = () => {
+    if (lost !== undefined) throw new Error(`webgpu backend: the device was lost (${lost})`);
+  };
+  return {
+    name: "webgpu",
+    description: `webgpu (onnxruntime-web ${ort.env.versions?.web ?? "?"}, ${summary.text}${
+      summary.software ? ", software" : ""
+    })`,
+    async createSession(model: Uint8Array, opts: SessionOptions = {}) {
+      check();
+      const preferredOutputLocation: Record<string, string> = {};
+      for (const name of opts.deviceOutputs ?? []) preferredOutputLocation[name] = "gpu-buffer";
+      try {
+        return wrapSession(
+          await ort.InferenceSession.create(model, {
+            executionProviders: [{ name: "webgpu", device }],
+            graphOptimizationLevel: "all",
+            preferredOutputLocation,
+            extra: { session: { disable_cpu_ep_fallback: "1" } },
+          }),
+        );
+      } catch (err) {
+        const text = errText(err);
+        const hint = /fallback|cpu/i.test(text)
+          ? " A node of it has no WebGPU kernel here; only the ops listed in DESIGN.md may be used."
+          : /memory|allocat/i.test(text)
+          ? " The GPU ran out of memory: lower the batch size or image size."
+          : "";
+        throw new Error(`webgpu backend: refused the ${opts.label ?? "program"}: ${text}.${hint}`);
+      }
+    },
+    upload(data: TensorData, shape: Shape): DeviceTensor {
+      check();
+      checkDataLength(data, shape, "webgpu backend upload");
+      const bytes = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+      const buffer = device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const padded = src.byteLength % 4 === 0 ? src : (() => {
+        const p = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
+        p.set(src);
+        return p;
+      })();
+      device.queue.writeBuffer(buffer, 0, padded as Uint8Array<ArrayBuffer>);
+      return ort.Tensor.fromGpuBuffer(buffer, {
+        dataType: dtypeOfData(data),
+        dims: [...shape],
+        dispose: () => buffer.destroy(),
+      });
+    },
+    hostTensor(data: TensorData, shape: Shape): DeviceTensor {
+      checkDataLength(data, shape, "webgpu backend input");
+      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
+    },
+    async download(tensor: DeviceTensor): Promise<TensorData> {
+      check();
+      // deno-lint-ignore no-explicit-any
+      const t = tensor as any;
+      return t.location === "cpu" ? t.data : await t.getData();
+    },
+    destroy() {
+      device.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
