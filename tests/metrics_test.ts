@@ -159,6 +159,7 @@ Deno.test("aucOvr: binary matrix equals the binary AUC of column 1; errors are c
   assert.throws(() => aucOvr({ data: [0.5, 0.5], dims: [1, 3] }, [0]), /need 3/);
   assert.throws(() => aucOvr([[0.5, 0.5], [1]], [0, 1]), /probs\[1\] has 1 values/);
   assert.throws(() => aucOvr(P3, Y3, { average: "micro" as "macro" }), /"macro" or "weighted"/);
+  assert.throws(() => aucOvr([], []), DegenerateSampleError);
 });
 
 Deno.test("confusionMatrix, accuracy and balancedAccuracy on a hand example", () => {

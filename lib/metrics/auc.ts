@@ -144,6 +144,7 @@ export function aucPerClassOvr(probs: ScoreMatrix, labels: Labels): number[] {
   const y = toLabels(labels, where);
   checkSameLength(m.rows, y.length, where, "probs rows and labels");
   checkLabelRange(y, m.cols, where);
+  if (m.rows === 0) throw new DegenerateSampleError(`${where}: no samples`);
   const out: number[] = [];
   const isPos = new Uint8Array(y.length);
   for (let k = 0; k < m.cols; k++) {
