@@ -74,7 +74,7 @@ Deno.test("cutmix box follows timm rand_bbox", () => {
   const rng = new Rng(5);
   for (let i = 0; i < 100; i++) {
     const lam = rng.float();
-    const b = sampleCutmixBox(rng, { height: 28, width: 20 }, lam);
+    const b = sampleCutmixBox(rng, { height: 28, width: 20, lam });
     const cutH = Math.trunc(28 * Math.sqrt(1 - lam));
     assert.ok(b.top >= 0 && b.top + b.height <= 28 && b.left >= 0 && b.left + b.width <= 20);
     assert.ok(b.height <= 2 * Math.floor(cutH / 2));

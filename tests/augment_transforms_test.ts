@@ -24,7 +24,7 @@ import {
 
 /** A C×H×W image whose pixel values are all different. */
 function pattern(channels: number, height: number, width: number): FloatImage {
-  const img = createImage(channels, height, width);
+  const img = createImage({ channels, height, width });
   for (let i = 0; i < img.data.length; i++) img.data[i] = ((i * 37) % 101) / 100;
   return img;
 }
@@ -67,7 +67,7 @@ Deno.test("90° rotation of a square equals transpose + vertical flip (torch.rot
   for (const size of [4, 7]) {
     const img = pattern(2, size, size);
     const rot = rotate(img, 90);
-    const expected = createImage(2, size, size);
+    const expected = createImage({ channels: 2, height: size, width: size });
     for (let c = 0; c < 2; c++) {
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
@@ -97,7 +97,7 @@ Deno.test("affine: identity, integer translation with fill, zoom about the centr
     }
   }
   // zoom ×2 about (2.5, 2.5): output (y, x) samples (2.5 + (y−2.5)/2, 2.5 + (x−2.5)/2)
-  const ramp = createImage(1, 6, 6);
+  const ramp = createImage({ channels: 1, height: 6, width: 6 });
   for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) ramp.data[y * 6 + x] = 10 * y + x;
   const zoom = affine(ramp, { scale: 2 });
   for (let y = 0; y < 6; y++) {
@@ -128,7 +128,7 @@ Deno.test("crop of the full image is the identity; crop takes the right window",
 
 Deno.test("bilinear resize matches torchvision (align_corners=False, no antialias) within 1e-4", () => {
   // F.interpolate(torch.tensor([[[[0., 1.], [2., 3.]]]]), size=4, mode="bilinear", align_corners=False)
-  const small = createImage(1, 2, 2);
+  const small = createImage({ channels: 1, height: 2, width: 2 });
   small.data.set([0, 1, 2, 3]);
   assertClose(resize(small, { height: 4, width: 4 }).data, [
     0,
@@ -160,7 +160,7 @@ Deno.test("bilinear resize matches torchvision (align_corners=False, no antialia
     [7, 19, 7, 5],
   ];
   for (const [ih, iw, oh, ow] of cases) {
-    const img = createImage(1, ih, iw);
+    const img = createImage({ channels: 1, height: ih, width: iw });
     for (let y = 0; y < ih; y++) for (let x = 0; x < iw; x++) img.data[y * iw + x] = f(x, y);
     const out = resize(img, { height: oh, width: ow });
     const src = (d: number, i: number, o: number) =>
@@ -187,13 +187,13 @@ Deno.test("toFloatImage, normalize and grayToRgb", () => {
     (30 / 255 - 0.3) / 0.25,
     (60 / 255 - 0.3) / 0.25,
   ], 1e-6);
-  const gray = createImage(1, 2, 2);
+  const gray = createImage({ channels: 1, height: 2, width: 2 });
   gray.data.set([1, 2, 3, 4]);
   assert.deepEqual(Array.from(grayToRgb(gray).data), [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]);
 });
 
 Deno.test("brightness and contrast follow torchvision and clamp to [0, 1]", () => {
-  const img = createImage(1, 1, 4);
+  const img = createImage({ channels: 1, height: 1, width: 4 });
   img.data.set([0, 0.2, 0.6, 0.9]);
   assertClose(
     adjustBrightness({ ...img, data: img.data.slice() }, 1.5).data,
@@ -207,18 +207,18 @@ Deno.test("brightness and contrast follow torchvision and clamp to [0, 1]", () =
     1e-6,
   );
   // RGB contrast uses the luminance mean
-  const rgb = createImage(3, 1, 1);
+  const rgb = createImage({ channels: 3, height: 1, width: 1 });
   rgb.data.set([1, 0, 0]);
   assertClose(adjustContrast(rgb, 0).data, [0.299, 0.299, 0.299], 1e-6);
 });
 
 Deno.test("gaussian blur keeps constants, spreads an impulse symmetrically, sums to 1", () => {
-  const flat = createImage(1, 6, 6).data.fill(0.4);
+  const flat = createImage({ channels: 1, height: 6, width: 6 }).data.fill(0.4);
   const blurredFlat = gaussianBlur({ data: flat, channels: 1, height: 6, width: 6 }, {
     sigma: 1.2,
   });
   assertClose(blurredFlat.data, new Float32Array(36).fill(0.4), 1e-6);
-  const imp = createImage(1, 9, 9);
+  const imp = createImage({ channels: 1, height: 9, width: 9 });
   imp.data[4 * 9 + 4] = 1;
   const b = gaussianBlur(imp, { sigma: 1, kernelSize: 5 });
   let sum = 0;

@@ -54,7 +54,7 @@ export async function renderAugmentGrid(
   const seed = options.seed ?? 0;
   const count = options.indices?.length ?? options.count ?? 8;
   const indices = options.indices ??
-    Array.from(new Rng(hashSeed(seed, 0x6e1d)).permutation(dataset.n).subarray(0, count));
+    Array.from(new Rng(hashSeed(seed, [0x6e1d])).permutation(dataset.n).subarray(0, count));
   for (const i of indices) {
     if (!(i >= 0 && i < dataset.n)) {
       throw new RangeError(`renderAugmentGrid: index ${i} is outside 0..${dataset.n - 1}.`);
@@ -80,7 +80,7 @@ export async function renderAugmentGrid(
       channels,
       normalize: "none",
     });
-    const rng = new Rng(hashSeed(seed, r, 0x9a1d));
+    const rng = new Rng(hashSeed(seed, [r, 0x9a1d]));
     const x = new Float32Array(indices.length * aug.outSize);
     indices.forEach((idx, i) =>
       aug.apply(dataset.images, rng, { index: idx, out: x, offset: i * aug.outSize })

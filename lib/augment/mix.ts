@@ -79,10 +79,9 @@ export function sampleMixParams(
  */
 export function sampleCutmixBox(
   rng: Rng,
-  size: { height: number; width: number },
-  lam: number,
+  options: { height: number; width: number; lam: number },
 ): Box {
-  const { height, width } = size;
+  const { height, width, lam } = options;
   const ratio = Math.sqrt(1 - lam);
   const cutH = Math.trunc(height * ratio);
   const cutW = Math.trunc(width * ratio);
@@ -118,7 +117,7 @@ export function mixBatch(batch: MixableBatch, rng: Rng, config: MixConfig): MixR
       }
     }
   } else {
-    box = sampleCutmixBox(rng, { height, width }, lam);
+    box = sampleCutmixBox(rng, { height, width, lam });
     lam = 1 - (box.height * box.width) / (height * width);
     const plane = height * width;
     for (let i = 0, j = n - 1; i < j; i++, j--) {

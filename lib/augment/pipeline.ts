@@ -160,9 +160,9 @@ class Pipeline implements Augmenter {
     this.outSize = this.channels * this.height * this.width;
     this.#norm = resolveNormalization(options.normalize, this.channels);
     const plane = Math.max(input.height * input.width, this.height * this.width);
-    this.#a = createImage(input.channels, input.height, input.width);
+    this.#a = createImage({ channels: input.channels, height: input.height, width: input.width });
     this.#a.data = new Float32Array(plane * input.channels);
-    this.#b = createImage(input.channels, this.height, this.width);
+    this.#b = createImage({ channels: input.channels, height: this.height, width: this.width });
     this.#b.data = new Float32Array(plane * input.channels);
     this.#doAffine = config.rotation > 0 || config.translate > 0 || config.scale[0] !== 1 ||
       config.scale[1] !== 1;

@@ -10,13 +10,13 @@
  */
 
 /**
- * Mix any number of integers into one 32-bit seed (murmur3-style finalizer on
- * each step). `hashSeed(seed, epoch, batch)` gives unrelated streams for
- * neighbouring keys.
+ * Mix a seed and any number of integer keys into one 32-bit seed
+ * (murmur3-style finalizer on each step): `hashSeed(seed, [epoch, batch])`
+ * gives unrelated streams for neighbouring keys.
  */
-export function hashSeed(...parts: number[]): number {
+export function hashSeed(seed: number, keys: readonly number[] = []): number {
   let h = 0x9e3779b9;
-  for (const p of parts) {
+  for (const p of [seed, ...keys]) {
     // fold in both 32-bit halves so that large integers still differ
     const lo = p | 0;
     const hi = Math.floor(p / 0x100000000) | 0;
@@ -152,6 +152,6 @@ export class Rng {
 
   /** A new generator seeded from this one's next output and `key` (advances this one once). */
   fork(key: number = 0): Rng {
-    return new Rng(hashSeed(this.nextUint32(), key));
+    return new Rng(hashSeed(this.nextUint32(), [key]));
   }
 }

@@ -70,8 +70,11 @@ export const IMAGENET_MEAN: readonly number[] = Object.freeze([0.485, 0.456, 0.4
 /** ImageNet channel standard deviations (RGB). */
 export const IMAGENET_STD: readonly number[] = Object.freeze([0.229, 0.224, 0.225]);
 
-/** Allocate a zero image. */
-export function createImage(channels: number, height: number, width: number): FloatImage {
+/** Allocate a zero image of the given size. */
+export function createImage(
+  shape: { channels: number; height: number; width: number },
+): FloatImage {
+  const { channels, height, width } = shape;
   return { data: new Float32Array(channels * height * width), channels, height, width };
 }
 
@@ -82,12 +85,12 @@ function target(
   width: number,
 ): FloatImage {
   const out = options?.out;
-  if (!out) return createImage(channels, height, width);
+  if (!out) return createImage({ channels, height, width });
   if (out.data.length < channels * height * width) {
     throw new RangeError(
       `transforms: options.out holds ${out.data.length} values but a ${channels}×${height}×${width} image needs ${
         channels * height * width
-      }; allocate it with createImage(${channels}, ${height}, ${width}).`,
+      }; allocate it with createImage({ channels: ${channels}, height: ${height}, width: ${width} }).`,
     );
   }
   out.channels = channels;

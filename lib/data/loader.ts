@@ -115,7 +115,7 @@ export function epochOrder(
   dataset: Dataset,
   options: Pick<LoaderOptions, "shuffle" | "balanced" | "seed" | "epoch">,
 ): Int32Array {
-  const rng = new Rng(hashSeed(options.seed ?? 0, options.epoch ?? 0, ORDER_KEY));
+  const rng = new Rng(hashSeed(options.seed ?? 0, [options.epoch ?? 0, ORDER_KEY]));
   if (options.balanced) {
     if (dataset.task === "multi-label") {
       throw new RangeError(
@@ -203,7 +203,7 @@ export function createLoader(dataset: Dataset, options: LoaderOptions): Loader {
     const start = index * options.batchSize;
     const indices = order.slice(start, Math.min(start + options.batchSize, order.length));
     const n = indices.length;
-    const rng = new Rng(hashSeed(options.seed ?? 0, epoch, index, BATCH_KEY));
+    const rng = new Rng(hashSeed(options.seed ?? 0, [epoch, index, BATCH_KEY]));
     const x = new Float32Array(n * augmenter.outSize);
     for (let i = 0; i < n; i++) {
       augmenter.apply(dataset.images, rng, {
