@@ -26,8 +26,7 @@ function convCase(
 ): GradCase[] {
   return (["im2col", "dilated"] as const).map((mode) => ({
     name: `Conv ${name} (${mode})`,
-    build: (g) =>
-      op.conv(f(g, "x", x), f(g, "w", w), bias ? f(g, "b", [w[0]]) : null, o),
+    build: (g) => op.conv(f(g, "x", x), f(g, "w", w), bias ? f(g, "b", [w[0]]) : null, o),
     options: { convWeightGrad: mode },
   }));
 }

@@ -146,8 +146,8 @@ export async function checkGradients(
     }
     return { ok: entries.every((e) => e.failures.length === 0), entries };
   } finally {
+    store.dispose();
     await fwdProgram.release();
     await bwdProgram.release();
-    store.dispose();
   }
 }

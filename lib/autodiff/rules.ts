@@ -108,11 +108,17 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   },
   Max: ({ inputs: [a, b], dys: [dy] }) => {
     const aWins = less(a!, b!);
-    return [unbroadcast(where(aWins, 0, dy!), a!.shape), unbroadcast(where(aWins, dy!, 0), b!.shape)];
+    return [
+      unbroadcast(where(aWins, 0, dy!), a!.shape),
+      unbroadcast(where(aWins, dy!, 0), b!.shape),
+    ];
   },
   Min: ({ inputs: [a, b], dys: [dy] }) => {
     const bWins = greater(a!, b!);
-    return [unbroadcast(where(bWins, 0, dy!), a!.shape), unbroadcast(where(bWins, dy!, 0), b!.shape)];
+    return [
+      unbroadcast(where(bWins, 0, dy!), a!.shape),
+      unbroadcast(where(bWins, dy!, 0), b!.shape),
+    ];
   },
   Neg: ({ dys: [dy] }) => [neg(dy!)],
   Abs: ({ inputs: [x], dys: [dy] }) => [where(less(x!, 0), neg(dy!), dy!)],
@@ -198,7 +204,7 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   BatchNormalization: ({ inputs: [x, scale, _bias, mean, variance], dys: [dy], node, needs }) => {
     const eps = attrFloat(node, "epsilon", 1e-5);
     const c = x!.shape[1];
-    const bshape = x!.shape.map((d, i) => (i === 1 ? c : 1));
+    const bshape = x!.shape.map((_, i) => (i === 1 ? c : 1));
     const inv = reshape(pow(add(variance!, eps), -0.5), bshape);
     const axes = x!.shape.map((_, i) => i).filter((i) => i !== 1);
     const xhat = mul(sub(x!, reshape(mean!, bshape)), inv);

@@ -70,4 +70,3 @@ export function constInts(graph: Graph, t: Tensor | null, what: string): number[
   if (!data) throw new Error(`gradient rule: ${what} must be a constant`);
   return Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
 }
-

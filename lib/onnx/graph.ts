@@ -169,10 +169,14 @@ export class Graph {
 
   #claimName(name: string): void {
     if (this.#names.has(name)) {
-      throw new Error(`graph "${this.name}": the name "${name}" is already used; names must be unique`);
+      throw new Error(
+        `graph "${this.name}": the name "${name}" is already used; names must be unique`,
+      );
     }
     if (/^t\d+$/.test(name)) {
-      throw new Error(`graph "${this.name}": "${name}" is reserved for unnamed tensors; pick another name`);
+      throw new Error(
+        `graph "${this.name}": "${name}" is reserved for unnamed tensors; pick another name`,
+      );
     }
     this.#names.add(name);
   }

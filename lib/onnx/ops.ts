@@ -186,7 +186,9 @@ export function cast(x: Tensor, to: DType): Tensor {
 /** `cond ? a : b` elementwise (broadcasting over all three). */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   if (cond.dtype !== "bool") fail("Where", "condition must be bool", cond);
-  const ta = typeof a === "number" ? (typeof b === "number" ? cond.graph.scalar(a) : lift(b, a)) : a;
+  const ta = typeof a === "number"
+    ? (typeof b === "number" ? cond.graph.scalar(a) : lift(b, a))
+    : a;
   const tb = lift(ta, b);
   const dtype = sameDtype("Where", ta, tb);
   const shape = broadcastShapes("Where", broadcastShapes("Where", cond.shape, ta.shape), tb.shape);
@@ -340,7 +342,12 @@ export function convTranspose(
   if (group !== 1) attrs.group = int(group);
   if (outPad[0] || outPad[1]) attrs.output_padding = ints(outPad);
   const inputs = bias ? [x, w, bias] : [x, w];
-  return x.graph.addNode(op, inputs, [{ dtype: x.dtype, shape: [n, mg * group, oh, ow] }], attrs)[0];
+  return x.graph.addNode(
+    op,
+    inputs,
+    [{ dtype: x.dtype, shape: [n, mg * group, oh, ow] }],
+    attrs,
+  )[0];
 }
 
 /** Options of the 2-D pools. */
@@ -356,7 +363,9 @@ function pool(op: string, x: Tensor, options: PoolOptions, extra: Record<string,
   const [n, c, h, w] = x.shape;
   const oh = windowOut(h, kh, strides[0], pads[0], pads[2], dilations[0]);
   const ow = windowOut(w, kw, strides[1], pads[1], pads[3], dilations[1]);
-  if (oh < 1 || ow < 1) fail(op, `kernel ${formatShape(options.kernel)} is larger than the input`, x);
+  if (oh < 1 || ow < 1) {
+    fail(op, `kernel ${formatShape(options.kernel)} is larger than the input`, x);
+  }
   const attrs: Record<string, AttributeValue> = {
     kernel_shape: ints([kh, kw]),
     strides: ints(strides),
@@ -486,7 +495,9 @@ export function batchNormalization(
 ): Tensor {
   const c = x.shape[1];
   for (const t of [params.scale, params.bias, params.mean, params.variance]) {
-    if (t.rank !== 1 || t.shape[0] !== c) fail("BatchNormalization", `parameters must be [${c}]`, t);
+    if (t.rank !== 1 || t.shape[0] !== c) {
+      fail("BatchNormalization", `parameters must be [${c}]`, t);
+    }
   }
   return x.graph.addNode(
     "BatchNormalization",

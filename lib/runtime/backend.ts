@@ -74,6 +74,8 @@ export function checkDataLength(data: TensorData, shape: Shape, what: string): v
   let n = 1;
   for (const d of shape) n *= d;
   if (data.length !== n) {
-    throw new Error(`${what}: expected ${n} values for shape [${shape.join(", ")}], got ${data.length}`);
+    throw new Error(
+      `${what}: expected ${n} values for shape [${shape.join(", ")}], got ${data.length}`,
+    );
   }
 }

@@ -54,7 +54,9 @@ export async function createCpuBackend(options: CpuBackendOptions = {}): Promise
         });
       } catch (err) {
         throw new Error(
-          `cpu backend: onnxruntime-node refused the ${opts.label ?? "program"}: ${(err as Error).message}`,
+          `cpu backend: onnxruntime-node refused the ${opts.label ?? "program"}: ${
+            (err as Error).message
+          }`,
         );
       }
       return {

@@ -14,6 +14,7 @@
 
 import { formatShape, type Graph, type Shape, type TensorData } from "../onnx/graph.ts";
 import type { Backend, BackendSession, DeviceTensor } from "./backend.ts";
+import { findRefusedNodes } from "./diagnose.ts";
 
 /** Named tensors kept on a backend's device. */
 export class StateStore {
@@ -115,7 +116,9 @@ export class Program {
     const updates = bindings.updates ?? {};
     const inputNames = new Set(graph.inputs.map((t) => t.name));
     for (const name of Object.keys(state)) {
-      if (!inputNames.has(name)) throw new Error(`${label}: state binding "${name}" is not an input`);
+      if (!inputNames.has(name)) {
+        throw new Error(`${label}: state binding "${name}" is not an input`);
+      }
     }
     for (const name of Object.keys(updates)) {
       if (!graph.outputs.has(name)) {
@@ -123,10 +126,19 @@ export class Program {
       }
     }
     const model = graph.toModel();
-    const session = await backend.createSession(model, {
-      deviceOutputs: Object.keys(updates),
-      label,
-    });
+    let session: BackendSession;
+    try {
+      session = await backend.createSession(model, { deviceOutputs: Object.keys(updates), label });
+    } catch (err) {
+      // Name the nodes the backend cannot run, when it is a node that it refused.
+      if (!/fallback|kernel|not (implemented|supported)/i.test((err as Error).message)) throw err;
+      const refused = await findRefusedNodes(backend, graph);
+      if (refused.length === 0) throw err;
+      const list = refused.slice(0, 10).map((n) => `${n.op} #${n.index} (${n.inputs.join(", ")})`);
+      throw new Error(
+        `${(err as Error).message}\nNodes ${backend.name} cannot run: ${list.join("; ")}`,
+      );
+    }
     const inputs = graph.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
     return new Program(backend, session, label, inputs, [...graph.outputs.keys()], state, updates);
   }

@@ -96,7 +96,8 @@ export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
 export async function requestAdapter(): Promise<GPUAdapter | undefined> {
   if (typeof navigator === "undefined" || !("gpu" in navigator)) return undefined;
   try {
-    return (await navigator.gpu.requestAdapter({ powerPreference: "high-performance" })) ?? undefined;
+    return (await navigator.gpu.requestAdapter({ powerPreference: "high-performance" })) ??
+      undefined;
   } catch {
     return undefined;
   }
@@ -156,7 +157,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
       try {
         return wrapSession(
           await ort.InferenceSession.create(model, {
-            executionProviders: [{ name: "webgpu", device }],
+            // NCHW: with NHWC the layout transformer inserts Transposes on bool
+            // tensors (masks of pooling gradients), which have no WebGPU kernel.
+            executionProviders: [{ name: "webgpu", device, preferredLayout: "NCHW" }],
             graphOptimizationLevel: "all",
             preferredOutputLocation,
             extra: { session: { disable_cpu_ep_fallback: "1" } },

@@ -1,0 +1,358 @@
+/**
+ * A model compiled for training on one backend: the train-step program
+ * (forward, loss, backward, clipping, optimizer update) and the eval
+ * program, sharing one device-resident state store (parameters, buffers,
+ * optimizer moments). Parameters never leave the device between steps; they
+ * are read back only when asked (checkpoints, export).
+ *
+ * @module
+ */
+
+import { gradients } from "../autodiff/gradients.ts";
+import type { ConvWeightGrad } from "../autodiff/vjp.ts";
+import { ModelContext } from "../nn/context.ts";
+import { initValues } from "../nn/init.ts";
+import type { Model } from "../nn/model.ts";
+import type { Tensor } from "../onnx/graph.ts";
+import { softmax } from "../onnx/ops.ts";
+import type { Backend } from "../runtime/backend.ts";
+import { Program, StateStore } from "../runtime/program.ts";
+import { Rng } from "../util/rng.ts";
+import { softmaxCrossEntropy } from "./loss.ts";
+import {
+  adamWUpdate,
+  clipByGlobalNorm,
+  type OptimizerConfig,
+  optimizerScalars,
+  type OptimizerUpdate,
+  sgdUpdate,
+  validateOptimizer,
+} from "./optim.ts";
+
+/** Options of {@linkcode TrainingSession.create}. */
+export interface TrainingSessionOptions {
+  /** Train batch size (static: the program is built for it). */
+  batchSize: number;
+  /** Eval batch size (default: the train batch size). */
+  evalBatchSize?: number;
+  /** Optimizer. */
+  optimizer: OptimizerConfig;
+  /** Label smoothing of the loss (0.1 in the study). */
+  labelSmoothing?: number;
+  /** Class weights of the loss. */
+  classWeights?: readonly number[];
+  /** Clip gradients to this global L2 norm (default: no clipping). */
+  clipGradNorm?: number;
+  /** Conv weight-gradient formulation (default: `dilated` on webgpu, `im2col` elsewhere). */
+  convWeightGrad?: ConvWeightGrad;
+  /** Seed of initialization and noise (default 0). */
+  seed?: number;
+}
+
+/** A batch for one train step. */
+export interface TrainBatch {
+  /** Images `[N, C, H, W]` as float32. */
+  x: Float32Array;
+  /** Target distributions `[N, K]` (one-hot or soft). */
+  targets: Float32Array;
+}
+
+/** What one train step reports. */
+export interface StepResult {
+  /** Mean loss of the batch (before the update). */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Softmax probabilities `[N, K]` of the batch (train mode). */
+  probs: Float32Array;
+}
+
+const PARAM = "param:";
+const BUFFER = "buffer:";
+
+/** A model compiled for training and evaluation on one backend. */
+export class TrainingSession {
+  /** Compile `model`'s train and eval programs on `backend` and initialize its state. */
+  static async create(
+    backend: Backend,
+    model: Model,
+    options: TrainingSessionOptions,
+  ): Promise<TrainingSession> {
+    validateOptimizer(options.optimizer);
+    const b = options.batchSize;
+    if (!Number.isInteger(b) || b < 1) {
+      throw new Error(`batchSize must be a positive integer, got ${b}`);
+    }
+    const evalB = options.evalBatchSize ?? b;
+    const inShape = (n: number) => [n, model.inChannels, model.imageSize, model.imageSize];
+
+    // Train program.
+    const train = new ModelContext("train", { name: `${model.name}_train` });
+    const g = train.graph;
+    const x = g.input("x", "float32", inShape(b));
+    const targets = g.input("targets", "float32", [b, model.numClasses]);
+    const logits = model.build(train, x);
+    checkLogits(model, logits, b);
+    const { loss, probs } = softmaxCrossEntropy(logits, targets, {
+      labelSmoothing: options.labelSmoothing,
+      classWeights: options.classWeights,
+    });
+    const params = [...train.params.values()];
+    const grads = gradients(loss, params.map((p) => p.tensor), {
+      convWeightGrad: options.convWeightGrad ?? (backend.name === "webgpu" ? "dilated" : "im2col"),
+    });
+    const missing = params.filter((_, i) => !grads[i]).map((p) => p.info.name);
+    if (missing.length) {
+      throw new Error(`${model.name}: the loss does not depend on ${missing.join(", ")}`);
+    }
+    const clipped = clipByGlobalNorm(grads as Tensor[], options.clipGradNorm ?? Infinity);
+    const withGrads = params.map((p, i) => ({
+      name: p.info.name,
+      value: p.tensor,
+      grad: clipped.grads[i],
+      decay: p.info.decay,
+    }));
+    const update: OptimizerUpdate = options.optimizer.name === "adamw"
+      ? adamWUpdate(g, withGrads, options.optimizer)
+      : sgdUpdate(g, withGrads, options.optimizer);
+    g.output("loss", loss);
+    g.output("probs", probs);
+    g.output("grad_norm", clipped.norm);
+    const trainState: Record<string, string> = {};
+    const trainUpdates: Record<string, string> = {};
+    for (const p of params) {
+      trainState[p.tensor.name] = PARAM + p.info.name;
+      const out = `new:${p.info.name}`;
+      g.output(out, update.newParams.get(p.info.name)!);
+      trainUpdates[out] = PARAM + p.info.name;
+    }
+    for (const s of update.stateInputs) trainState[s.input.name] = s.key;
+    for (const [key, t] of update.newState) {
+      g.output(`new:${key}`, t);
+      trainUpdates[`new:${key}`] = key;
+    }
+    for (const buf of train.buffers.values()) {
+      trainState[buf.tensor.name] = BUFFER + buf.info.name;
+      if (buf.next) {
+        g.output(`new:${buf.info.name}`, buf.next);
+        trainUpdates[`new:${buf.info.name}`] = BUFFER + buf.info.name;
+      }
+    }
+
+    // Eval program.
+    const evalCtx = new ModelContext("eval", { name: `${model.name}_eval` });
+    const ex = evalCtx.graph.input("x", "float32", inShape(evalB));
+    const evalLogits = model.build(evalCtx, ex);
+    checkLogits(model, evalLogits, evalB);
+    evalCtx.graph.output("logits", evalLogits);
+    evalCtx.graph.output("probs", softmax(evalLogits, -1));
+    const evalState: Record<string, string> = {};
+    for (const p of evalCtx.params.values()) evalState[p.tensor.name] = PARAM + p.info.name;
+    for (const buf of evalCtx.buffers.values()) evalState[buf.tensor.name] = BUFFER + buf.info.name;
+
+    const label = `${model.name} on ${backend.name}`;
+    const trainProgram = await Program.compile(backend, g, {
+      state: trainState,
+      updates: trainUpdates,
+      label: `train step of ${label} (batch ${b})`,
+    });
+    const evalProgram = await Program.compile(backend, evalCtx.graph, {
+      state: evalState,
+      label: `eval program of ${label} (batch ${evalB})`,
+    });
+    const session = new TrainingSession(
+      backend,
+      model,
+      options,
+      train,
+      trainProgram,
+      evalProgram,
+      [...update.stateInputs.map((s) => s.key)],
+      evalB,
+    );
+    session.initialize(options.seed ?? 0);
+    return session;
+  }
+
+  /** Device-resident state: parameters, buffers, optimizer moments. */
+  readonly store: StateStore;
+  /** Optimizer steps taken (Adam's bias correction uses it). */
+  step = 0;
+  #noiseRng: Rng;
+
+  private constructor(
+    /** The backend. */
+    readonly backend: Backend,
+    /** The model. */
+    readonly model: Model,
+    /** The options it was created with. */
+    readonly options: TrainingSessionOptions,
+    private readonly trainCtx: ModelContext,
+    private readonly trainProgram: Program,
+    private readonly evalProgram: Program,
+    private readonly optimizerKeys: string[],
+    /** Eval batch size. */
+    readonly evalBatchSize: number,
+  ) {
+    this.store = new StateStore(backend);
+    this.#noiseRng = new Rng(options.seed ?? 0);
+  }
+
+  /** Names and shapes of the trainable parameters (timm state-dict names). */
+  get parameters(): { name: string; shape: number[]; decay: boolean }[] {
+    return [...this.trainCtx.params.values()].map((p) => ({
+      name: p.info.name,
+      shape: p.info.shape,
+      decay: p.info.decay,
+    }));
+  }
+
+  /** Names and shapes of the buffers. */
+  get buffers(): { name: string; shape: number[] }[] {
+    return [...this.trainCtx.buffers.values()].map((b) => ({
+      name: b.info.name,
+      shape: b.info.shape,
+    }));
+  }
+
+  /** Number of trainable parameter elements. */
+  get parameterCount(): number {
+    return this.trainCtx.parameterCount;
+  }
+
+  /** (Re)initialize parameters, buffers and optimizer state from `seed`; resets the step count. */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    for (const { info } of this.trainCtx.params.values()) {
+      const size = info.shape.reduce((a, b) => a * b, 1);
+      this.store.set(PARAM + info.name, initValues(info.init, size, rng), info.shape);
+    }
+    for (const { info } of this.trainCtx.buffers.values()) {
+      const size = info.shape.reduce((a, b) => a * b, 1);
+      this.store.set(BUFFER + info.name, initValues(info.init, size, rng), info.shape);
+    }
+    this.resetOptimizer();
+    this.#noiseRng = new Rng(seed ^ 0x5eed);
+  }
+
+  /** Zero the optimizer state and the step count. */
+  resetOptimizer(): void {
+    for (const key of this.optimizerKeys) {
+      const name = key.slice(key.indexOf(":") + 1);
+      const shape = this.trainCtx.params.get(name)!.info.shape;
+      this.store.set(key, new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    }
+    this.step = 0;
+  }
+
+  /** One optimizer step on `batch` at learning rate `lr`. */
+  async trainStep(batch: TrainBatch, lr: number): Promise<StepResult> {
+    this.step++;
+    const feeds: Record<string, Float32Array> = {
+      x: batch.x,
+      targets: batch.targets,
+      ...optimizerScalars(this.options.optimizer, this.step, lr),
+    };
+    for (const { info } of this.trainCtx.noise.values()) {
+      const size = info.shape.reduce((a, b) => a * b, 1);
+      const mask = new Float32Array(size);
+      const keep = 1 / (1 - info.rate);
+      for (let i = 0; i < size; i++) mask[i] = this.#noiseRng.float() < info.rate ? 0 : keep;
+      feeds[info.name] = mask;
+    }
+    const out = await this.trainProgram.run(this.store, feeds);
+    return {
+      loss: (out.loss as Float32Array)[0],
+      gradNorm: (out.grad_norm as Float32Array)[0],
+      probs: out.probs as Float32Array,
+    };
+  }
+
+  /**
+   * Class probabilities `[n, K]` of `n` images `[n, C, H, W]` with the eval
+   * program (running statistics, no noise), in eval-batch chunks.
+   */
+  async predict(x: Float32Array, n: number): Promise<Float32Array> {
+    const m = this.model;
+    const per = m.inChannels * m.imageSize * m.imageSize;
+    if (x.length !== n * per) {
+      throw new Error(`predict: expected ${n} images of ${per} values, got ${x.length} values`);
+    }
+    const k = m.numClasses;
+    const out = new Float32Array(n * k);
+    const b = this.evalBatchSize;
+    const chunk = new Float32Array(b * per);
+    for (let start = 0; start < n; start += b) {
+      const count = Math.min(b, n - start);
+      chunk.fill(0);
+      chunk.set(x.subarray(start * per, (start + count) * per));
+      const res = await this.evalProgram.run(this.store, { x: chunk });
+      out.set((res.probs as Float32Array).subarray(0, count * k), start * k);
+    }
+    return out;
+  }
+
+  /** Parameters and buffers by timm name (copied to the host). */
+  async getWeights(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const name of this.trainCtx.params.keys()) {
+      out.set(name, (await this.store.read(PARAM + name)) as Float32Array);
+    }
+    for (const name of this.trainCtx.buffers.keys()) {
+      out.set(name, (await this.store.read(BUFFER + name)) as Float32Array);
+    }
+    return out;
+  }
+
+  /** Replace parameters and buffers (shapes checked; names not given stay as they are). */
+  setWeights(weights: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, data] of weights) {
+      const p = this.trainCtx.params.get(name);
+      const b = this.trainCtx.buffers.get(name);
+      const info = p?.info ?? b?.info;
+      if (!info) throw new Error(`setWeights: ${this.model.name} has no tensor "${name}"`);
+      const size = info.shape.reduce((a, c) => a * c, 1);
+      if (data.length !== size) {
+        throw new Error(
+          `setWeights: "${name}" has ${data.length} values; ${this.model.name} expects [${info.shape}]`,
+        );
+      }
+      this.store.set((p ? PARAM : BUFFER) + name, data, info.shape);
+    }
+  }
+
+  /** Optimizer state by key (e.g. `adam_m:conv1.weight`), copied to the host. */
+  async getOptimizerState(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const key of this.optimizerKeys) {
+      out.set(key, (await this.store.read(key)) as Float32Array);
+    }
+    return out;
+  }
+
+  /** Restore optimizer state and step count. */
+  setOptimizerState(state: ReadonlyMap<string, Float32Array>, step: number): void {
+    for (const key of this.optimizerKeys) {
+      const data = state.get(key);
+      if (!data) throw new Error(`setOptimizerState: missing "${key}"`);
+      this.store.set(key, data, this.store.shape(key));
+    }
+    this.step = step;
+  }
+
+  /** Release programs and device memory. */
+  async dispose(): Promise<void> {
+    // State first: device tensors are released through the runtime that made them.
+    this.store.dispose();
+    await this.trainProgram.release();
+    await this.evalProgram.release();
+  }
+}
+
+function checkLogits(model: Model, logits: Tensor, n: number): void {
+  if (logits.rank !== 2 || logits.shape[0] !== n || logits.shape[1] !== model.numClasses) {
+    throw new Error(
+      `${model.name}: build() must return logits [${n}, ${model.numClasses}], got ${logits}`,
+    );
+  }
+}
