@@ -18,7 +18,7 @@ import { mixBatch } from "../lib/augment/mix.ts";
 import { createAugmenter } from "../lib/augment/pipeline.ts";
 import type { PresetName } from "../lib/augment/presets.ts";
 import { getPreset } from "../lib/augment/presets.ts";
-import { Rng } from "../lib/augment/rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { createLoader } from "../lib/data/loader.ts";
 import { loadMedMNIST } from "../lib/data/medmnist.ts";

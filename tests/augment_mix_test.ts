@@ -6,7 +6,7 @@ import {
   oneHotTargets,
   sampleCutmixBox,
 } from "../lib/augment/mix.ts";
-import { hashSeed, Rng } from "../lib/augment/rng.ts";
+import { hashSeed, Rng } from "../lib/util/rng.ts";
 
 const MIXUP_ONLY: MixConfig = { mixupAlpha: 0.2, cutmixAlpha: 0, prob: 1, switchProb: 0 };
 const CUTMIX_ONLY: MixConfig = { mixupAlpha: 0, cutmixAlpha: 1, prob: 1, switchProb: 0 };

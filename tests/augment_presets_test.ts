@@ -6,7 +6,7 @@ import {
   presets,
   validateAugmentConfig,
 } from "../lib/augment/presets.ts";
-import { Rng } from "../lib/augment/rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 import { normalize, resize, toFloatImage } from "../lib/augment/transforms.ts";
 import { syntheticDataset } from "./data_fixtures.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "../lib/augment/rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 import {
   adjustBrightness,
   adjustContrast,

@@ -12,7 +12,7 @@ import { atomicWriteFile } from "../util/fs.ts";
 import { mixBatch } from "./mix.ts";
 import { createAugmenter } from "./pipeline.ts";
 import { type AugmentConfig, getPreset, type PresetName } from "./presets.ts";
-import { hashSeed, Rng } from "./rng.ts";
+import { hashSeed, Rng } from "../util/rng.ts";
 
 /** Options for {@linkcode renderAugmentGrid}. */
 export interface GridOptions {

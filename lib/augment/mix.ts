@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../util/rng.ts";
 import type { Box } from "./transforms.ts";
 
 /** Mixup / CutMix settings (timm names in brackets). */

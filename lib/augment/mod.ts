@@ -17,7 +17,7 @@
  * @module
  */
 
-export { hashSeed, Rng } from "./rng.ts";
+export { hashSeed, Rng } from "../util/rng.ts";
 export {
   adjustBrightness,
   adjustContrast,

@@ -8,7 +8,7 @@
  */
 
 import { type AugmentConfig, type PresetName, resolveAugment } from "./presets.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../util/rng.ts";
 import {
   adjustBrightness,
   adjustContrast,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../util/rng.ts";
 
 /** A float image in CHW layout (channel planes, row-major within each plane). */
 export interface FloatImage {

@@ -13,7 +13,7 @@
 import { createAugmenter, type NormalizeOption } from "../augment/pipeline.ts";
 import { mixBatch, type MixResult, oneHotTargets } from "../augment/mix.ts";
 import { type AugmentConfig, type PresetName, resolveAugment } from "../augment/presets.ts";
-import { hashSeed, Rng } from "../augment/rng.ts";
+import { hashSeed, Rng } from "../util/rng.ts";
 import { classCounts, computeChannelStats, type Dataset } from "./dataset.ts";
 
 /** Options for {@linkcode loadBatches} and friends. */

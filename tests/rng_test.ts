@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hashSeed, Rng } from "../lib/augment/rng.ts";
+import { hashSeed, Rng } from "../lib/util/rng.ts";
 
 Deno.test("rng: same seed gives the same stream, different seeds differ", () => {
   const a = new Rng(42), b = new Rng(42), c = new Rng(43);
