@@ -8,6 +8,7 @@ import {
   numBatches,
 } from "../lib/data/loader.ts";
 import { loadMedMNIST } from "../lib/data/medmnist.ts";
+import { presets } from "../lib/augment/presets.ts";
 import { DATA_DIR, syntheticDataset } from "./data_fixtures.ts";
 
 const train = await loadMedMNIST("breastmnist", { root: DATA_DIR, split: "train" });
@@ -90,8 +91,9 @@ Deno.test("loader: class-balanced sampling evens out BreastMNIST's 27/73 split",
   assert.throws(() => epochOrder(multi, { balanced: true }), /needs a single-label dataset/);
 });
 
-Deno.test("loader: heavy preset gives smoothed, mixed soft targets that sum to 1", async () => {
-  const batches = await collect(loadBatches(train, { batchSize: 32, augment: "heavy", seed: 1 }));
+Deno.test("loader: heavy preset with smoothing gives smoothed, mixed soft targets that sum to 1", async () => {
+  const augment = { ...presets.heavy, labelSmoothing: 0.1 };
+  const batches = await collect(loadBatches(train, { batchSize: 32, augment, seed: 1 }));
   const kinds = new Set(batches.map((b) => b.mix.kind));
   assert.ok(kinds.has("mixup") && kinds.has("cutmix"), [...kinds].join());
   for (const b of batches) {

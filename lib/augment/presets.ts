@@ -16,7 +16,7 @@
  * | `blur` | Gaussian blur probability `p`, `sigma` range in output pixels | `null` | `null` | p 0.2, σ 0.1–1.0 |
  * | `erasing` | RandomErasing `p`, area `scale`, `ratio`, `value` (after normalization) | `null` | `null` | p 0.25, scale 0.02–0.2, ratio 0.3–3.3, value 0 |
  * | `mix` | Mixup α / CutMix α, `prob` a batch is mixed, `switchProb` of CutMix | `null` | `null` | 0.2 / 1.0, prob 1, switch 0.5 |
- * | `labelSmoothing` | timm-style smoothing of the targets | 0 | 0 | 0.1 |
+ * | `labelSmoothing` | timm-style smoothing of the targets (the study smooths in the loss instead: `Trainer` option `labelSmoothing`) | 0 | 0 | 0 |
  *
  * Order per image: crop+resize → flips → affine (rotation, translate, scale) →
  * brightness/contrast (random order) → blur → normalize (+ grayscale→RGB) →
@@ -97,7 +97,7 @@ const heavy: AugmentConfig = {
   blur: { p: 0.2, sigma: [0.1, 1.0] },
   erasing: { p: 0.25, scale: [0.02, 0.2], ratio: [0.3, 3.3], value: 0 },
   mix: { mixupAlpha: 0.2, cutmixAlpha: 1.0, prob: 1.0, switchProb: 0.5 },
-  labelSmoothing: 0.1,
+  labelSmoothing: 0,
 };
 
 /**
