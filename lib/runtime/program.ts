@@ -97,6 +97,12 @@ export interface ProgramBindings {
   label?: string;
 }
 
+/** Options of {@linkcode Program.run}. */
+export interface RunOptions {
+  /** Read state input keys through this mapping (e.g. EMA weights instead of the raw ones). */
+  remapState?: (key: string) => string;
+}
+
 interface InputInfo {
   name: string;
   dtype: string;
@@ -169,12 +175,13 @@ export class Program {
   async run(
     store: StateStore,
     feeds: Readonly<Record<string, TensorData>> = {},
+    options: RunOptions = {},
   ): Promise<Record<string, TensorData>> {
     const ortFeeds: Record<string, DeviceTensor> = {};
     for (const input of this.inputs) {
       const key = this.state[input.name];
       if (key !== undefined) {
-        ortFeeds[input.name] = store.get(key);
+        ortFeeds[input.name] = store.get(options.remapState ? options.remapState(key) : key);
         continue;
       }
       const data = feeds[input.name];

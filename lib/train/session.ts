@@ -14,10 +14,10 @@ import { ModelContext } from "../nn/context.ts";
 import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import type { Tensor } from "../onnx/graph.ts";
-import { softmax } from "../onnx/ops.ts";
+import { add, mul, softmax } from "../onnx/ops.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { Program, StateStore } from "../runtime/program.ts";
-import { Rng } from "../util/rng.ts";
+import { hashSeed, Rng } from "../util/rng.ts";
 import { softmaxCrossEntropy } from "./loss.ts";
 import {
   adamWUpdate,
@@ -47,6 +47,13 @@ export interface TrainingSessionOptions {
   convWeightGrad?: ConvWeightGrad;
   /** Seed of initialization and noise (default 0). */
   seed?: number;
+  /**
+   * Keep an exponential moving average of the weights, updated inside the
+   * train program after each step: `ema ← d·ema + (1−d)·w` (parameters and
+   * batch-norm statistics, as timm's ModelEmaV3). Evaluate it with
+   * `predict(x, n, { ema: true })`.
+   */
+  emaDecay?: number;
 }
 
 /** A batch for one train step. */
@@ -69,6 +76,7 @@ export interface StepResult {
 
 const PARAM = "param:";
 const BUFFER = "buffer:";
+const EMA = "ema:";
 
 /** A model compiled for training and evaluation on one backend. */
 export class TrainingSession {
@@ -138,6 +146,28 @@ export class TrainingSession {
         trainUpdates[`new:${buf.info.name}`] = BUFFER + buf.info.name;
       }
     }
+    const emaDecay = options.emaDecay;
+    if (emaDecay !== undefined) {
+      if (!(emaDecay > 0 && emaDecay < 1)) {
+        throw new Error(`emaDecay must be in (0, 1), got ${emaDecay}`);
+      }
+      const averaged = [
+        ...params.map((p) => ({
+          key: PARAM + p.info.name,
+          next: update.newParams.get(p.info.name)!,
+        })),
+        ...[...train.buffers.values()].map((b) => ({
+          key: BUFFER + b.info.name,
+          next: b.next ?? b.tensor,
+        })),
+      ];
+      for (const { key, next } of averaged) {
+        const ema = g.input(EMA + key, "float32", next.shape);
+        trainState[ema.name] = EMA + key;
+        g.output(`new:${EMA}${key}`, add(mul(ema, emaDecay), mul(next, 1 - emaDecay)));
+        trainUpdates[`new:${EMA}${key}`] = EMA + key;
+      }
+    }
 
     // Eval program.
     const evalCtx = new ModelContext("eval", { name: `${model.name}_eval` });
@@ -178,7 +208,8 @@ export class TrainingSession {
   readonly store: StateStore;
   /** Optimizer steps taken (Adam's bias correction uses it). */
   step = 0;
-  #noiseRng: Rng;
+  #seed: number;
+  #pendingCopies: Promise<void>[] = [];
 
   private constructor(
     /** The backend. */
@@ -195,7 +226,14 @@ export class TrainingSession {
     readonly evalBatchSize: number,
   ) {
     this.store = new StateStore(backend);
-    this.#noiseRng = new Rng(options.seed ?? 0);
+    this.#seed = options.seed ?? 0;
+  }
+
+  /** Wait for state copies started by `initialize`, `setWeights` or `resetEma`. */
+  async #settle(): Promise<void> {
+    const pending = this.#pendingCopies;
+    this.#pendingCopies = [];
+    await Promise.all(pending);
   }
 
   /** Names and shapes of the trainable parameters (timm state-dict names). */
@@ -232,7 +270,28 @@ export class TrainingSession {
       this.store.set(BUFFER + info.name, initValues(info.init, size, rng), info.shape);
     }
     this.resetOptimizer();
-    this.#noiseRng = new Rng(seed ^ 0x5eed);
+    this.resetEma();
+    this.#seed = seed;
+  }
+
+  /** Whether an EMA of the weights is kept. */
+  get hasEma(): boolean {
+    return this.options.emaDecay !== undefined;
+  }
+
+  /** Set the EMA weights to the current weights (no-op without EMA). */
+  resetEma(): void {
+    if (!this.hasEma) return;
+    for (const { info } of this.trainCtx.params.values()) this.#copyState(PARAM + info.name);
+    for (const { info } of this.trainCtx.buffers.values()) this.#copyState(BUFFER + info.name);
+  }
+
+  #copyState(key: string): void {
+    // Through the host: rare (init, load), and backends have no device copy op.
+    const shape = this.store.shape(key);
+    this.#pendingCopies.push(
+      this.store.read(key).then((data) => this.store.set(EMA + key, data, shape)),
+    );
   }
 
   /** Zero the optimizer state and the step count. */
@@ -247,17 +306,20 @@ export class TrainingSession {
 
   /** One optimizer step on `batch` at learning rate `lr`. */
   async trainStep(batch: TrainBatch, lr: number): Promise<StepResult> {
+    await this.#settle();
     this.step++;
     const feeds: Record<string, Float32Array> = {
       x: batch.x,
       targets: batch.targets,
       ...optimizerScalars(this.options.optimizer, this.step, lr),
     };
+    // Noise depends only on (seed, step): a resumed run draws the same masks.
+    const rng = new Rng(hashSeed(this.#seed, [this.step]));
     for (const { info } of this.trainCtx.noise.values()) {
       const size = info.shape.reduce((a, b) => a * b, 1);
       const mask = new Float32Array(size);
       const keep = 1 / (1 - info.rate);
-      for (let i = 0; i < size; i++) mask[i] = this.#noiseRng.float() < info.rate ? 0 : keep;
+      for (let i = 0; i < size; i++) mask[i] = rng.float() < info.rate ? 0 : keep;
       feeds[info.name] = mask;
     }
     const out = await this.trainProgram.run(this.store, feeds);
@@ -272,7 +334,16 @@ export class TrainingSession {
    * Class probabilities `[n, K]` of `n` images `[n, C, H, W]` with the eval
    * program (running statistics, no noise), in eval-batch chunks.
    */
-  async predict(x: Float32Array, n: number): Promise<Float32Array> {
+  async predict(
+    x: Float32Array,
+    n: number,
+    options: { ema?: boolean } = {},
+  ): Promise<Float32Array> {
+    await this.#settle();
+    if (options.ema && !this.hasEma) {
+      throw new Error("predict: this session keeps no EMA (set emaDecay)");
+    }
+    const remapState = options.ema ? (key: string) => EMA + key : undefined;
     const m = this.model;
     const per = m.inChannels * m.imageSize * m.imageSize;
     if (x.length !== n * per) {
@@ -286,26 +357,34 @@ export class TrainingSession {
       const count = Math.min(b, n - start);
       chunk.fill(0);
       chunk.set(x.subarray(start * per, (start + count) * per));
-      const res = await this.evalProgram.run(this.store, { x: chunk });
+      const res = await this.evalProgram.run(this.store, { x: chunk }, { remapState });
       out.set((res.probs as Float32Array).subarray(0, count * k), start * k);
     }
     return out;
   }
 
   /** Parameters and buffers by timm name (copied to the host). */
-  async getWeights(): Promise<Map<string, Float32Array>> {
+  async getWeights(options: { ema?: boolean } = {}): Promise<Map<string, Float32Array>> {
+    await this.#settle();
+    if (options.ema && !this.hasEma) throw new Error("getWeights: this session keeps no EMA");
+    const prefix = options.ema ? EMA : "";
     const out = new Map<string, Float32Array>();
     for (const name of this.trainCtx.params.keys()) {
-      out.set(name, (await this.store.read(PARAM + name)) as Float32Array);
+      out.set(name, (await this.store.read(prefix + PARAM + name)) as Float32Array);
     }
     for (const name of this.trainCtx.buffers.keys()) {
-      out.set(name, (await this.store.read(BUFFER + name)) as Float32Array);
+      out.set(name, (await this.store.read(prefix + BUFFER + name)) as Float32Array);
     }
     return out;
   }
 
-  /** Replace parameters and buffers (shapes checked; names not given stay as they are). */
-  setWeights(weights: ReadonlyMap<string, Float32Array>): void {
+  /**
+   * Replace parameters and buffers (shapes checked; names not given stay as
+   * they are). With `ema: true` the EMA copy is set instead; otherwise the EMA
+   * restarts from the new weights.
+   */
+  setWeights(weights: ReadonlyMap<string, Float32Array>, options: { ema?: boolean } = {}): void {
+    if (options.ema && !this.hasEma) throw new Error("setWeights: this session keeps no EMA");
     for (const [name, data] of weights) {
       const p = this.trainCtx.params.get(name);
       const b = this.trainCtx.buffers.get(name);
@@ -317,12 +396,15 @@ export class TrainingSession {
           `setWeights: "${name}" has ${data.length} values; ${this.model.name} expects [${info.shape}]`,
         );
       }
-      this.store.set((p ? PARAM : BUFFER) + name, data, info.shape);
+      const key = (p ? PARAM : BUFFER) + name;
+      this.store.set(options.ema ? EMA + key : key, data, info.shape);
+      if (!options.ema && this.hasEma) this.store.set(EMA + key, data, info.shape);
     }
   }
 
   /** Optimizer state by key (e.g. `adam_m:conv1.weight`), copied to the host. */
   async getOptimizerState(): Promise<Map<string, Float32Array>> {
+    await this.#settle();
     const out = new Map<string, Float32Array>();
     for (const key of this.optimizerKeys) {
       out.set(key, (await this.store.read(key)) as Float32Array);
@@ -342,6 +424,7 @@ export class TrainingSession {
 
   /** Release programs and device memory. */
   async dispose(): Promise<void> {
+    await this.#settle();
     // State first: device tensors are released through the runtime that made them.
     this.store.dispose();
     await this.trainProgram.release();

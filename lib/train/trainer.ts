@@ -1,0 +1,525 @@
+/**
+ * `Trainer`: fine-tunes a model on a dataset the way a PyTorch Lightning or
+ * timm user expects — epochs of augmented, shuffled batches; an LR schedule
+ * evaluated per step; validation each epoch; early stopping on validation
+ * AUC; the best weights restored at the end; per-epoch history; callbacks;
+ * optional weight EMA; atomic checkpoints and exact resumption; seeded and
+ * reproducible (same seed and backend → same history).
+ *
+ * @module
+ */
+
+import type { AugmentConfig, PresetName } from "../augment/presets.ts";
+import type { NormalizeOption } from "../augment/pipeline.ts";
+import type { Dataset } from "../data/dataset.ts";
+import { createLoader } from "../data/loader.ts";
+import { aucOvr, aucRoc, DegenerateSampleError } from "../metrics/mod.ts";
+import type { ConvWeightGrad } from "../autodiff/vjp.ts";
+import type { Model } from "../nn/model.ts";
+import type { Backend, BackendChoice } from "../runtime/backend.ts";
+import { createBackend } from "../runtime/select.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type ScoredPredictions, scoreProbabilities } from "./evaluate.ts";
+import type { EpochRecord } from "./history.ts";
+import type { OptimizerConfig } from "./optim.ts";
+import { constant, lrAt, type LrSchedule } from "./schedules.ts";
+import { TrainingSession } from "./session.ts";
+
+/** Options of {@linkcode Trainer}. */
+export interface TrainerOptions {
+  /** Backend, or a choice resolved on first use (default `auto`). */
+  backend?: BackendChoice | Backend;
+  /** Optimizer (default AdamW, lr 1e-3, weight decay 1e-2). */
+  optimizer?: OptimizerConfig;
+  /** Learning-rate schedule over the whole run (default constant). */
+  schedule?: LrSchedule;
+  /** Label smoothing of the loss (0.1 in the study). */
+  labelSmoothing?: number;
+  /** Per-class loss weights. */
+  classWeights?: number[];
+  /** Clip gradients to this global norm (1.0 in the study). */
+  clipGradNorm?: number;
+  /** Keep an EMA of the weights with this decay; validation and the final weights use it. */
+  emaDecay?: number;
+  /** Seed of initialization, data order, augmentation and noise (default 0). */
+  seed?: number;
+  /** Eval batch size (default 64). */
+  evalBatchSize?: number;
+  /** Conv weight-gradient formulation (default by backend). */
+  convWeightGrad?: ConvWeightGrad;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** Early stopping on validation AUC. */
+export interface EarlyStopping {
+  /** Epochs without improvement before stopping (8 in the study). */
+  patience: number;
+  /** Smallest increase that counts as an improvement (default 0). */
+  minDelta?: number;
+}
+
+/** What a callback sees after each epoch. */
+export interface EpochEvent {
+  /** The epoch's record. */
+  record: EpochRecord;
+  /** Whether validation AUC improved (the best weights were updated). */
+  improved: boolean;
+  /** The trainer. */
+  trainer: Trainer;
+}
+
+/** Options of {@linkcode Trainer.fit}. */
+export interface FitOptions {
+  /** Epoch budget. */
+  epochs: number;
+  /** Train batch size (the program is built for it; the last partial batch is dropped). */
+  batchSize: number;
+  /** Augmentation preset or config (default `none`). */
+  augment?: PresetName | AugmentConfig;
+  /** Input normalization (default `imagenet`). */
+  normalize?: NormalizeOption | "dataset";
+  /** Class-balanced sampling. */
+  balanced?: boolean;
+  /** Early stopping (default: none). */
+  earlyStopping?: EarlyStopping;
+  /** Stop each epoch after this many steps (quick runs and tests). */
+  maxStepsPerEpoch?: number;
+  /**
+   * Folder for `last.safetensors` (weights, optimizer, history; written
+   * after every epoch) and `best.safetensors` (best weights so far).
+   */
+  checkpointDir?: string;
+  /** Continue from `checkpointDir/last.safetensors` when it exists (default true). */
+  resume?: boolean;
+  /** Called after each epoch; return `false` to stop. */
+  onEpochEnd?: (event: EpochEvent) => void | boolean | Promise<void | boolean>;
+  /** Called after each step. */
+  onStep?: (info: { epoch: number; step: number; loss: number; lr: number }) => void;
+}
+
+/** The outcome of {@linkcode Trainer.fit}. */
+export interface FitResult {
+  /** Per-epoch records. */
+  history: EpochRecord[];
+  /** Epoch whose weights were restored (best validation AUC). */
+  bestEpoch: number;
+  /** Best validation AUC (or −loss when AUC is undefined). */
+  bestScore: number;
+  /** Epochs run. */
+  epochsRun: number;
+  /** True when early stopping (or a callback) ended the run. */
+  stoppedEarly: boolean;
+  /** Wall seconds. */
+  seconds: number;
+}
+
+/** Thrown when the loss becomes NaN or infinite; carries the history so far. */
+export class TrainingDivergedError extends Error {
+  /** Create the error. */
+  constructor(
+    message: string,
+    /** Per-epoch records completed before divergence. */
+    readonly history: EpochRecord[],
+  ) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** Predictions and metrics of a dataset. */
+export interface Evaluation extends ScoredPredictions {
+  /** N×K probabilities in dataset order. */
+  probs: Float32Array;
+  /** Labels in dataset order. */
+  labels: Int32Array;
+}
+
+/** Fine-tunes one model. */
+export class Trainer {
+  /** The compiled session (after the first `fit`, `evaluate` or `load`). */
+  session?: TrainingSession;
+  /** History of the last `fit`. */
+  history: EpochRecord[] = [];
+  #backend?: Backend;
+  #batchSize = 0;
+  #normalize: NormalizeOption | "dataset" = "imagenet";
+
+  /** A trainer for `model`. */
+  constructor(
+    /** The model. */
+    readonly model: Model,
+    /** Options. */
+    readonly options: TrainerOptions = {},
+  ) {
+    if (
+      options.labelSmoothing !== undefined &&
+      !(options.labelSmoothing >= 0 && options.labelSmoothing < 1)
+    ) {
+      throw new Error(`Trainer: labelSmoothing must be in [0, 1), got ${options.labelSmoothing}`);
+    }
+  }
+
+  get #optimizer(): OptimizerConfig {
+    return this.options.optimizer ?? { name: "adamw", lr: 1e-3, weightDecay: 1e-2 };
+  }
+
+  /** The backend (created on first use). */
+  async backend(): Promise<Backend> {
+    if (!this.#backend) {
+      const b = this.options.backend ?? "auto";
+      this.#backend = typeof b === "string" ? await createBackend(b) : b;
+    }
+    return this.#backend;
+  }
+
+  async #ensureSession(batchSize: number): Promise<TrainingSession> {
+    if (this.session && this.#batchSize === batchSize) return this.session;
+    const backend = await this.backend();
+    const previous = this.session ? await this.session.getWeights() : undefined;
+    await this.session?.dispose();
+    this.session = await TrainingSession.create(backend, this.model, {
+      batchSize,
+      evalBatchSize: this.options.evalBatchSize ?? 64,
+      optimizer: this.#optimizer,
+      labelSmoothing: this.options.labelSmoothing,
+      classWeights: this.options.classWeights,
+      clipGradNorm: this.options.clipGradNorm,
+      emaDecay: this.options.emaDecay,
+      convWeightGrad: this.options.convWeightGrad,
+      seed: this.options.seed ?? 0,
+    });
+    if (previous) this.session.setWeights(previous);
+    this.#batchSize = batchSize;
+    return this.session;
+  }
+
+  #log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  /** Train on `train`, validating on `val` after every epoch. */
+  async fit(train: Dataset, val: Dataset, options: FitOptions): Promise<FitResult> {
+    checkDataset(train, this.model, "train");
+    checkDataset(val, this.model, "val");
+    if (!Number.isInteger(options.epochs) || options.epochs < 1) {
+      throw new Error(`fit: epochs must be a positive integer, got ${options.epochs}`);
+    }
+    if (options.batchSize > train.n) {
+      throw new Error(`fit: batchSize ${options.batchSize} exceeds the ${train.n} training images`);
+    }
+    const t0 = performance.now();
+    const seed = this.options.seed ?? 0;
+    const session = await this.#ensureSession(options.batchSize);
+    this.#normalize = options.normalize ?? "imagenet";
+    const loader = createLoader(train, {
+      batchSize: options.batchSize,
+      shuffle: true,
+      dropLast: true,
+      balanced: options.balanced,
+      imageSize: this.model.imageSize,
+      channels: this.model.inChannels,
+      normalize: this.#normalize,
+      augment: options.augment ?? "none",
+      seed,
+    });
+    if (loader.augment.labelSmoothing > 0 && (this.options.labelSmoothing ?? 0) > 0) {
+      throw new Error(
+        "fit: label smoothing is set both in the augmentation config and in the Trainer; " +
+          "keep one (the study smooths in the loss: set augment.labelSmoothing to 0)",
+      );
+    }
+    const stepsPerEpoch = Math.min(loader.numBatches, options.maxStepsPerEpoch ?? Infinity);
+    const totalSteps = stepsPerEpoch * options.epochs;
+    const schedule = this.options.schedule ?? constant();
+    const baseLr = this.#optimizer.lr;
+    const useEma = this.options.emaDecay !== undefined;
+    const k = this.model.numClasses;
+
+    let history: EpochRecord[] = [];
+    let bestEpoch = 0;
+    let bestScore = -Infinity;
+    let bestWeights: Map<string, Float32Array> | undefined;
+    let startEpoch = 1;
+    const lastPath = options.checkpointDir ? `${options.checkpointDir}/last.safetensors` : "";
+    const bestPath = options.checkpointDir ? `${options.checkpointDir}/best.safetensors` : "";
+    if (lastPath && (options.resume ?? true) && (await exists(lastPath))) {
+      const ckpt = await loadCheckpoint(lastPath);
+      this.#checkCompatible(ckpt.info.model, lastPath);
+      session.setWeights(ckpt.weights);
+      session.setOptimizerState(ckpt.optimizer, ckpt.info.step);
+      history = ckpt.info.history ?? [];
+      startEpoch = ckpt.info.epoch + 1;
+      bestEpoch = ckpt.info.bestEpoch ?? 0;
+      bestScore = ckpt.info.bestScore ?? -Infinity;
+      if (bestEpoch > 0 && (await exists(bestPath))) {
+        bestWeights = (await loadCheckpoint(bestPath)).weights;
+      }
+      if (useEma && ckpt.info.extra?.ema) {
+        session.setWeights(
+          (await loadCheckpoint(`${options.checkpointDir}/ema.safetensors`)).weights,
+          {
+            ema: true,
+          },
+        );
+      }
+      this.#log(`resumed from ${lastPath} after epoch ${ckpt.info.epoch} (step ${ckpt.info.step})`);
+    } else {
+      session.initialize(seed);
+    }
+    this.history = history;
+
+    let stoppedEarly = false;
+    const patience = options.earlyStopping?.patience ?? Infinity;
+    const minDelta = options.earlyStopping?.minDelta ?? 0;
+    if (startEpoch > 1 && startEpoch - 1 - bestEpoch >= patience) stoppedEarly = true;
+
+    for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
+      const te = performance.now();
+      let lossSum = 0;
+      let steps = 0;
+      let lr = baseLr;
+      const trainProbs: number[] = [];
+      const trainLabels: number[] = [];
+      for await (const batch of loader.epoch(epoch)) {
+        if (steps >= stepsPerEpoch) break;
+        lr = lrAt(schedule, { step: session.step, baseLr, stepsPerEpoch, totalSteps });
+        const r = await session.trainStep(batch, lr);
+        if (!Number.isFinite(r.loss)) {
+          throw new TrainingDivergedError(
+            `training diverged: loss ${r.loss} at epoch ${epoch}, step ${session.step} (lr ${lr}); ` +
+              `lower the learning rate or enable clipGradNorm`,
+            [...history],
+          );
+        }
+        lossSum += r.loss;
+        steps++;
+        for (let i = 0; i < batch.n; i++) {
+          trainLabels.push(batch.labels[i]);
+          for (let c = 0; c < k; c++) trainProbs.push(r.probs[i * k + c]);
+        }
+        options.onStep?.({ epoch, step: session.step, loss: r.loss, lr });
+      }
+      const valEval = await this.evaluate(val, { ema: useEma });
+      const trainLabelArr = Int32Array.from(trainLabels);
+      const trainProbArr = Float32Array.from(trainProbs);
+      const record: EpochRecord = {
+        epoch,
+        lr,
+        trainLoss: lossSum / steps,
+        trainAccuracy: accuracyOf(trainProbArr, trainLabelArr, k),
+        trainAuc: safeAuc(trainProbArr, trainLabelArr, k),
+        valLoss: valEval.metrics.loss,
+        valAccuracy: valEval.metrics.accuracy,
+        valAuc: valEval.metrics.auc,
+        seconds: (performance.now() - te) / 1000,
+      };
+      history.push(record);
+      const score = record.valAuc ?? -record.valLoss;
+      const improved = score > bestScore + minDelta;
+      if (improved) {
+        bestScore = score;
+        bestEpoch = epoch;
+        bestWeights = await session.getWeights({ ema: useEma });
+        if (bestPath) {
+          await this.#save(bestPath, bestWeights, { epoch, bestEpoch, bestScore, history });
+        }
+      }
+      if (lastPath) {
+        await this.#save(lastPath, await session.getWeights(), {
+          epoch,
+          bestEpoch,
+          bestScore,
+          history,
+          optimizer: true,
+          ema: useEma,
+        });
+        if (useEma) {
+          await this.#save(
+            `${options.checkpointDir}/ema.safetensors`,
+            await session.getWeights({ ema: true }),
+            {
+              epoch,
+              bestEpoch,
+              bestScore,
+            },
+          );
+        }
+      }
+      this.#log(
+        `epoch ${epoch}/${options.epochs} lr ${lr.toExponential(2)} loss ${
+          record.trainLoss.toFixed(4)
+        } ` +
+          `val loss ${record.valLoss.toFixed(4)} val AUC ${record.valAuc?.toFixed(4) ?? "n/a"}` +
+          `${improved ? " *" : ""} (${record.seconds.toFixed(1)} s)`,
+      );
+      const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
+      if (verdict === false || epoch - bestEpoch >= patience) stoppedEarly = epoch < options.epochs;
+    }
+    if (bestWeights) session.setWeights(bestWeights);
+    return {
+      history,
+      bestEpoch,
+      bestScore,
+      epochsRun: history.length,
+      stoppedEarly,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  /** Probabilities and metrics of `dataset` (eval mode, no augmentation). */
+  async evaluate(dataset: Dataset, options: { ema?: boolean } = {}): Promise<Evaluation> {
+    checkDataset(dataset, this.model, "evaluate");
+    const session = this.session ?? await this.#ensureSession(Math.min(32, dataset.n));
+    const loader = createLoader(dataset, {
+      batchSize: session.evalBatchSize,
+      shuffle: false,
+      dropLast: false,
+      imageSize: this.model.imageSize,
+      channels: this.model.inChannels,
+      normalize: this.#normalize,
+      augment: "none",
+      prefetch: false,
+    });
+    const k = this.model.numClasses;
+    const probs = new Float32Array(dataset.n * k);
+    const labels = new Int32Array(dataset.n);
+    let offset = 0;
+    for await (const batch of loader.epoch(0)) {
+      const p = await session.predict(batch.x, batch.n, { ema: options.ema });
+      probs.set(p, offset * k);
+      labels.set(batch.labels.subarray(0, batch.n), offset);
+      offset += batch.n;
+    }
+    return { probs, labels, ...scoreProbabilities(probs, labels, k) };
+  }
+
+  /** Save the current weights as a model checkpoint (timm names + metadata). */
+  async save(path: string): Promise<void> {
+    const session = this.#requireSession("save");
+    await this.#save(path, await session.getWeights(), {
+      epoch: this.history.length,
+      history: this.history,
+    });
+  }
+
+  /** Load weights from a model or training checkpoint written by medtune. */
+  async load(path: string): Promise<void> {
+    const ckpt = await loadCheckpoint(path);
+    this.#checkCompatible(ckpt.info.model, path);
+    const session = this.session ?? await this.#ensureSession(32);
+    session.setWeights(ckpt.weights);
+    this.history = ckpt.info.history ?? [];
+  }
+
+  /** Release device memory. */
+  async dispose(): Promise<void> {
+    await this.session?.dispose();
+    this.session = undefined;
+  }
+
+  #requireSession(what: string): TrainingSession {
+    if (!this.session) {
+      throw new Error(`${what}: the trainer has no weights yet; call fit or load first`);
+    }
+    return this.session;
+  }
+
+  #checkCompatible(model: string, path: string): void {
+    if (model !== this.model.name) {
+      throw new Error(
+        `${path}: checkpoint is for model "${model}", this trainer has "${this.model.name}"`,
+      );
+    }
+  }
+
+  async #save(
+    path: string,
+    weights: Map<string, Float32Array>,
+    info: {
+      epoch: number;
+      bestEpoch?: number;
+      bestScore?: number;
+      history?: EpochRecord[];
+      optimizer?: boolean;
+      ema?: boolean;
+    },
+  ): Promise<void> {
+    const session = this.#requireSession("save");
+    const shapes = new Map<string, readonly number[]>();
+    for (const p of session.parameters) {
+      shapes.set(p.name, p.shape);
+      shapes.set(`adam_m:${p.name}`, p.shape);
+      shapes.set(`adam_v:${p.name}`, p.shape);
+      shapes.set(`sgd_buf:${p.name}`, p.shape);
+    }
+    for (const b of session.buffers) shapes.set(b.name, b.shape);
+    await saveCheckpoint(path, weights, {
+      model: this.model.name,
+      modelConfig: { ...this.model.config },
+      trainer: plainOptions(this.options),
+      step: session.step,
+      epoch: info.epoch,
+      bestEpoch: info.bestEpoch,
+      bestScore: info.bestScore,
+      history: info.history,
+      extra: info.ema ? { ema: true } : undefined,
+    }, {
+      shapes,
+      optimizer: info.optimizer ? await session.getOptimizerState() : undefined,
+    });
+  }
+}
+
+function checkDataset(ds: Dataset, model: Model, where: string): void {
+  if (ds.task === "multi-label") {
+    throw new Error(
+      `${where}: ${ds.name} is multi-label; medtune trains single-label tasks (softmax cross-entropy)`,
+    );
+  }
+  if (ds.numClasses !== model.numClasses) {
+    throw new Error(
+      `${where}: ${ds.name} has ${ds.numClasses} classes but ${model.name} was created with ` +
+        `numClasses ${model.numClasses}; create the model with numClasses: ${ds.numClasses}`,
+    );
+  }
+}
+
+function accuracyOf(probs: Float32Array, labels: Int32Array, k: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
+    correct += Number(best === labels[i]);
+  }
+  return labels.length ? correct / labels.length : 0;
+}
+
+function safeAuc(probs: Float32Array, labels: Int32Array, k: number): number | null {
+  try {
+    if (k === 2) {
+      const pos = new Float64Array(labels.length);
+      for (let i = 0; i < labels.length; i++) pos[i] = probs[i * 2 + 1];
+      return aucRoc(pos, labels);
+    }
+    return aucOvr({ data: probs, dims: [labels.length, k] }, labels);
+  } catch (err) {
+    if (err instanceof DegenerateSampleError) return null;
+    throw err;
+  }
+}
+
+function plainOptions(options: TrainerOptions): Record<string, unknown> {
+  const { backend, log: _log, ...rest } = options;
+  return { ...rest, backend: typeof backend === "string" ? backend : backend?.name };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
