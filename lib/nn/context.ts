@@ -57,6 +57,8 @@ export interface ModelContextOptions {
   values?: ReadonlyMap<string, Float32Array>;
   /** Graph name. */
   name?: string;
+  /** Build into this graph instead of a new one (e.g. to test a layer inside another graph). */
+  graph?: Graph;
 }
 
 /** Collects a model's parameters, buffers and noise while its graph is built. */
@@ -71,13 +73,13 @@ export class ModelContext {
   readonly noise: Map<string, { info: NoiseInfo; tensor: Tensor }> = new Map();
   readonly #values?: ReadonlyMap<string, Float32Array>;
 
-  /** A context for `mode`, with a fresh graph. */
+  /** A context for `mode`, with a fresh graph unless `options.graph` is given. */
   constructor(
     /** What the graph is for. */
     readonly mode: Mode,
     options: ModelContextOptions = {},
   ) {
-    this.graph = new Graph({
+    this.graph = options.graph ?? new Graph({
       name: options.name ?? `medtune_${mode}`,
       dynamicBatch: mode === "export",
     });

@@ -1,0 +1,145 @@
+// Trainer behaviour on real BreastMNIST with a small CNN on the cpu backend:
+// reproducibility, exact resume, early stopping, divergence, checkpoints, EMA.
+
+import assert from "node:assert/strict";
+import { loadMedMNISTSplits } from "../lib/data/medmnist.ts";
+import { createBackend } from "../lib/runtime/select.ts";
+import { warmupCosine } from "../lib/train/schedules.ts";
+import { TrainingSession } from "../lib/train/session.ts";
+import { Trainer, type TrainerOptions, TrainingDivergedError } from "../lib/train/trainer.ts";
+import { DATA_DIR } from "./data_fixtures.ts";
+import { syntheticBatch, tinyCnn } from "./_tiny_cnn.ts";
+
+const { train, val } = await loadMedMNISTSplits("breastmnist", { root: DATA_DIR });
+const backend = await createBackend("cpu", { verbose: false });
+const model = () => tinyCnn({ imageSize: 28, dropRate: 0.3 });
+const options = (extra: Partial<TrainerOptions> = {}): TrainerOptions => ({
+  backend,
+  optimizer: { name: "adamw", lr: 3e-3, weightDecay: 1e-2 },
+  schedule: warmupCosine({ warmupEpochs: 1 }),
+  labelSmoothing: 0.1,
+  clipGradNorm: 1,
+  seed: 7,
+  ...extra,
+});
+const FIT = { batchSize: 16, augment: "heavy" as const, maxStepsPerEpoch: 6 };
+
+function strip(history: { seconds: number }[]) {
+  return history.map(({ seconds: _, ...rest }) => rest);
+}
+
+Deno.test("same seed and backend give the same history", async () => {
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const t = new Trainer(model(), options());
+    runs.push(strip((await t.fit(train, val, { ...FIT, epochs: 3 })).history));
+    await t.dispose();
+  }
+  assert.deepEqual(runs[0], runs[1]);
+  const other = new Trainer(model(), options({ seed: 8 }));
+  const h = strip((await other.fit(train, val, { ...FIT, epochs: 3 })).history);
+  assert.notDeepEqual(h, runs[0]);
+  await other.dispose();
+});
+
+Deno.test("a run interrupted after epoch 2 resumes from its checkpoint to the same history", async () => {
+  const full = new Trainer(model(), options());
+  const expected = await full.fit(train, val, { ...FIT, epochs: 4 });
+  await full.dispose();
+
+  const dir = await Deno.makeTempDir();
+  const first = new Trainer(model(), options());
+  const crash = first.fit(train, val, {
+    ...FIT,
+    epochs: 4,
+    checkpointDir: dir,
+    onEpochEnd: ({ record }) => {
+      if (record.epoch === 2) throw new Error("simulated crash after epoch 2");
+    },
+  });
+  await assert.rejects(crash, /simulated crash/);
+  await first.dispose();
+  // A new process would start here.
+  const lines: string[] = [];
+  const second = new Trainer(model(), { ...options(), log: (l) => lines.push(l) });
+  const got = await second.fit(train, val, { ...FIT, epochs: 4, checkpointDir: dir });
+  assert.ok(lines[0].startsWith("resumed from"), lines[0]);
+  assert.equal(got.history.length, 4);
+  assert.deepEqual(strip(got.history), strip(expected.history));
+  assert.equal(got.bestEpoch, expected.bestEpoch);
+  await second.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("early stopping ends the run after `patience` epochs without improvement", async () => {
+  const t = new Trainer(model(), options({ optimizer: { name: "adamw", lr: 1e-12 } }));
+  const r = await t.fit(train, val, { ...FIT, epochs: 10, earlyStopping: { patience: 2 } });
+  assert.equal(r.bestEpoch, 1);
+  assert.equal(r.epochsRun, 3);
+  assert.ok(r.stoppedEarly);
+  await t.dispose();
+});
+
+Deno.test("the best epoch's weights are restored at the end", async () => {
+  const t = new Trainer(model(), options());
+  const r = await t.fit(train, val, { ...FIT, epochs: 4 });
+  const evaluation = await t.evaluate(val);
+  assert.ok(Math.abs(evaluation.metrics.auc! - r.history[r.bestEpoch - 1].valAuc!) < 1e-9);
+  await t.dispose();
+});
+
+Deno.test("a NaN loss stops the run with TrainingDivergedError carrying the history", async () => {
+  const t = new Trainer(model(), options());
+  const err = await t.fit(train, val, {
+    ...FIT,
+    epochs: 3,
+    onEpochEnd: ({ trainer }) => {
+      trainer.session!.setWeights(new Map([["fc.bias", Float32Array.of(NaN, NaN)]]));
+    },
+  }).then(() => null, (e) => e);
+  assert.ok(err instanceof TrainingDivergedError, String(err));
+  assert.match(err.message, /diverged: loss NaN at epoch 2/);
+  assert.equal(err.history.length, 1);
+  await t.dispose();
+});
+
+Deno.test("save → load gives identical predictions", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = new Trainer(model(), options());
+  await a.fit(train, val, { ...FIT, epochs: 2 });
+  await a.save(`${dir}/model.safetensors`);
+  const b = new Trainer(model(), options({ seed: 99 }));
+  await b.load(`${dir}/model.safetensors`);
+  assert.deepEqual((await b.evaluate(val)).probs, (await a.evaluate(val)).probs);
+  const wrong = new Trainer(tinyCnn({ imageSize: 28, numClasses: 3 }), options());
+  await assert.rejects(
+    () => wrong.load(`${dir}/model.safetensors`),
+    /"fc\.(weight|bias)" has \d+ values; tiny_cnn expects \[3/,
+  );
+  await a.dispose();
+  await b.dispose();
+  await wrong.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("weight EMA follows ema ← d·ema + (1−d)·w after each step", async () => {
+  const session = await TrainingSession.create(backend, tinyCnn(), {
+    batchSize: 8,
+    optimizer: { name: "adamw", lr: 1e-2 },
+    emaDecay: 0.75,
+  });
+  const w0 = await session.getWeights();
+  await session.trainStep(syntheticBatch(8, 8, 1), 1e-2);
+  const w1 = await session.getWeights();
+  const ema = await session.getWeights({ ema: true });
+  for (const [name, v] of w1) {
+    const e = ema.get(name)!;
+    const before = w0.get(name)!;
+    for (let i = 0; i < v.length; i++) {
+      assert.ok(Math.abs(e[i] - (0.75 * before[i] + 0.25 * v[i])) < 1e-6, name);
+    }
+  }
+  const x = syntheticBatch(4, 8, 2).x;
+  assert.notDeepEqual(await session.predict(x, 4, { ema: true }), await session.predict(x, 4));
+  await session.dispose();
+});
