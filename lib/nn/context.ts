@@ -95,7 +95,12 @@ export class ModelContext {
   }
 
   /** Declare a parameter. Weight decay defaults to on for rank ≥ 2 (weights), off otherwise. */
-  param(name: string, shape: readonly number[], init: Init, options: { decay?: boolean } = {}) {
+  param(
+    name: string,
+    shape: readonly number[],
+    init: Init,
+    options: { decay?: boolean } = {},
+  ): Tensor {
     if (this.params.has(name) || this.buffers.has(name)) {
       throw new Error(`model: parameter "${name}" is declared twice`);
     }

@@ -177,7 +177,12 @@ export function linear(ctx: ModelContext, name: string, x: Tensor, o: LinearOpti
 }
 
 /** Layer norm over the last axis: `name.weight`, `name.bias` (timm's ViT uses eps 1e-6). */
-export function layerNorm(ctx: ModelContext, name: string, x: Tensor, o: { eps?: number } = {}) {
+export function layerNorm(
+  ctx: ModelContext,
+  name: string,
+  x: Tensor,
+  o: { eps?: number } = {},
+): Tensor {
   const d = x.shape[x.rank - 1];
   const w = ctx.param(`${name}.weight`, [d], { kind: "constant", value: 1 }, { decay: false });
   const b = ctx.param(`${name}.bias`, [d], { kind: "constant", value: 0 }, { decay: false });
@@ -226,7 +231,10 @@ export function globalAvgPoolFlat(x: Tensor): Tensor {
 }
 
 /** Max pooling with a square window. */
-export function maxPool2d(x: Tensor, o: { kernel: number; stride?: number; pad?: number }) {
+export function maxPool2d(
+  x: Tensor,
+  o: { kernel: number; stride?: number; pad?: number },
+): Tensor {
   const s = o.stride ?? o.kernel;
   const p = o.pad ?? 0;
   return maxPool(x, { kernel: [o.kernel, o.kernel], strides: [s, s], pads: [p, p, p, p] });

@@ -279,7 +279,7 @@ export function window2d(options: WindowOptions): Window2d {
 }
 
 /** Output length of a window op along one axis (floor mode). */
-export function windowOut(size: number, k: number, s: number, p0: number, p1: number, d: number) {
+function windowOut(size: number, k: number, s: number, p0: number, p1: number, d: number): number {
   return Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 }
 
@@ -382,7 +382,10 @@ export function maxPool(x: Tensor, options: PoolOptions): Tensor {
 }
 
 /** 2-D average pooling; padded cells count in the divisor only when `countIncludePad`. */
-export function averagePool(x: Tensor, options: PoolOptions & { countIncludePad?: boolean }) {
+export function averagePool(
+  x: Tensor,
+  options: PoolOptions & { countIncludePad?: boolean },
+): Tensor {
   const extra: Record<string, AttributeValue> = options.countIncludePad
     ? { count_include_pad: int(1) }
     : {};
@@ -426,19 +429,35 @@ function reduce(op: string, x: Tensor, axes: readonly number[], options: ReduceO
 }
 
 /** Sum over `axes`. */
-export function reduceSum(x: Tensor, axes: readonly number[], options: ReduceOptions = {}) {
+export function reduceSum(
+  x: Tensor,
+  axes: readonly number[],
+  options: ReduceOptions = {},
+): Tensor {
   return reduce("ReduceSum", x, axes, options);
 }
 /** Mean over `axes`. */
-export function reduceMean(x: Tensor, axes: readonly number[], options: ReduceOptions = {}) {
+export function reduceMean(
+  x: Tensor,
+  axes: readonly number[],
+  options: ReduceOptions = {},
+): Tensor {
   return reduce("ReduceMean", x, axes, options);
 }
 /** Maximum over `axes`. */
-export function reduceMax(x: Tensor, axes: readonly number[], options: ReduceOptions = {}) {
+export function reduceMax(
+  x: Tensor,
+  axes: readonly number[],
+  options: ReduceOptions = {},
+): Tensor {
   return reduce("ReduceMax", x, axes, options);
 }
 /** Sum of squares over `axes`. */
-export function reduceSumSquare(x: Tensor, axes: readonly number[], options: ReduceOptions = {}) {
+export function reduceSumSquare(
+  x: Tensor,
+  axes: readonly number[],
+  options: ReduceOptions = {},
+): Tensor {
   return reduce("ReduceSumSquare", x, axes, options);
 }
 
