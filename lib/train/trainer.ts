@@ -18,6 +18,13 @@ import type { ConvWeightGrad } from "../autodiff/vjp.ts";
 import type { Model } from "../nn/model.ts";
 import type { Backend, BackendChoice } from "../runtime/backend.ts";
 import { createBackend } from "../runtime/select.ts";
+import { exportOnnx } from "../models/export.ts";
+import { atomicWriteFile } from "../util/fs.ts";
+import {
+  loadPretrained,
+  type PretrainedOptions,
+  type PretrainedReport,
+} from "../weights/pretrained.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { type ScoredPredictions, scoreProbabilities } from "./evaluate.ts";
 import type { EpochRecord } from "./history.ts";
@@ -143,6 +150,8 @@ export class Trainer {
   history: EpochRecord[] = [];
   #backend?: Backend;
   #batchSize = 0;
+  /** Weights came from `load` or `loadPretrained`: `fit` starts from them instead of a fresh init. */
+  #weightsGiven = false;
   #normalize: NormalizeOption | "dataset" = "imagenet";
 
   /** A trainer for `model`. */
@@ -264,6 +273,9 @@ export class Trainer {
         );
       }
       this.#log(`resumed from ${lastPath} after epoch ${ckpt.info.epoch} (step ${ckpt.info.step})`);
+    } else if (this.#weightsGiven) {
+      session.resetOptimizer();
+      session.resetEma();
     } else {
       session.initialize(seed);
     }
@@ -410,6 +422,25 @@ export class Trainer {
     const session = this.session ?? await this.#ensureSession(32);
     session.setWeights(ckpt.weights);
     this.history = ckpt.info.history ?? [];
+    this.#weightsGiven = true;
+  }
+
+  /**
+   * Start from published timm weights (safetensors): shapes checked, the head
+   * reset when the class count differs, input channels and ViT position
+   * embeddings adapted. `fit` then fine-tunes from them.
+   */
+  async loadPretrained(path: string, options: PretrainedOptions = {}): Promise<PretrainedReport> {
+    const session = this.session ?? await this.#ensureSession(32);
+    const report = await loadPretrained(session, path, { ...options, model: this.model });
+    this.#weightsGiven = true;
+    return report;
+  }
+
+  /** Write the inference model (current weights as initializers, dynamic batch) to `path`. */
+  async exportOnnx(path: string): Promise<void> {
+    const session = this.#requireSession("exportOnnx");
+    await atomicWriteFile(path, exportOnnx(this.model, await session.getWeights()));
   }
 
   /** Release device memory. */
