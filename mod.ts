@@ -35,6 +35,9 @@ export * from "./lib/autodiff/mod.ts";
 export * from "./lib/runtime/mod.ts";
 export * from "./lib/nn/mod.ts";
 export * from "./lib/train/mod.ts";
+export * from "./lib/models/mod.ts";
+export * from "./lib/weights/pretrained.ts";
+export * from "./lib/report/mod.ts";
 export {
   type DecodedSafetensors,
   type DecodeOptions,
