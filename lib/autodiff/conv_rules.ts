@@ -136,11 +136,32 @@ function denseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tens
   const [kh, kw] = win.kernel;
   const [, , oh, ow] = dy.shape;
   const l = oh * ow;
-  const p = reshape(patches(x, win), [n, c * kh * kw, l]); // [N, C·K², L]
-  const dyT = transpose(reshape(dy, [n, m, l]), [0, 2, 1]); // [N, L, M]
-  const perSample = matmul(p, dyT); // [N, C·K², M]
-  const summed = reduceSum(perSample, [0], { keepdims: false }); // [C·K², M]
-  return reshape(transpose(summed, [1, 0]), [m, c, kh, kw]);
+  const ckk = c * kh * kw;
+  const p = reshape(patches(x, win), [n, ckk, l]); // [N, C·K², L]
+  let dwT: Tensor; // [C·K², M]
+  if (l >= m) {
+    // Many positions: one GEMM per sample, then sum the N small [C·K², M] results.
+    const dyT = transpose(reshape(dy, [n, m, l]), [0, 2, 1]); // [N, L, M]
+    dwT = reshape(sumLeading(matmul(p, dyT)), [ckk, m]);
+  } else {
+    // Few positions (deep layers): one GEMM over all N·L positions. Summing N
+    // per-sample products would materialize N·C·K²·M values (75M at layer 4).
+    const pAll = reshape(transpose(p, [1, 0, 2]), [ckk, n * l]);
+    const dyAll = reshape(transpose(reshape(dy, [n, m, l]), [0, 2, 1]), [n * l, m]);
+    dwT = matmul(pAll, dyAll);
+  }
+  return reshape(transpose(dwT, [1, 0]), [m, c, kh, kw]);
+}
+
+/**
+ * Sum over the first axis as a `[1, N] × [N, rest]` product: ORT's ReduceSum
+ * over a leading axis is strided and several times slower than this GEMV.
+ */
+export function sumLeading(t: Tensor): Tensor {
+  const [n, ...rest] = t.shape;
+  const size = rest.reduce((a, b) => a * b, 1);
+  const ones = t.graph.constant(new Float32Array(n).fill(1), [1, n]);
+  return reshape(matmul(ones, reshape(t, [n, size])), rest);
 }
 
 function depthwiseDwDilated(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {
@@ -165,7 +186,7 @@ function depthwiseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {
   const p = reshape(patches(x, win), [n, c, kh * kw, l]);
   const dyc = reshape(dy, [n, c, l, 1]);
   const perSample = matmul(p, dyc); // [N, C, K², 1]
-  return reshape(reduceSum(perSample, [0], { keepdims: false }), [c, 1, kh, kw]);
+  return reshape(sumLeading(perSample), [c, 1, kh, kw]);
 }
 
 /** Gradient of MaxPool (no Indices output: mask of the first maximum per window). */

@@ -25,6 +25,38 @@ export interface CpuBackendOptions {
 // deno-lint-ignore no-explicit-any
 type OrtModule = any;
 
+let allocatorTuned = false;
+
+/**
+ * Keep freed memory in glibc's heap instead of returning it to the OS.
+ *
+ * Each run hands every output (all updated parameters and optimizer moments)
+ * to JavaScript in a fresh buffer, freed later by the garbage collector.
+ * glibc serves such multi-megabyte blocks with `mmap` and unmaps them on
+ * `free`, so every step page-faults hundreds of MB of fresh pages: measured
+ * here, that doubled a ResNet-18 train step (880 → 428 ms). Raising the mmap
+ * and trim thresholds (`mallopt`) lets the next step reuse the same pages.
+ * A no-op where libc is not glibc or FFI is not permitted.
+ */
+export function tuneAllocator(): boolean {
+  if (allocatorTuned || Deno.build.os !== "linux") return allocatorTuned;
+  try {
+    const libc = Deno.dlopen("libc.so.6", {
+      mallopt: { parameters: ["i32", "i32"], result: "i32" },
+    });
+    const M_TRIM_THRESHOLD = -1;
+    const M_TOP_PAD = -2;
+    const M_MMAP_THRESHOLD = -3;
+    const ok = libc.symbols.mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) === 1 &&
+      libc.symbols.mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024) === 1 &&
+      libc.symbols.mallopt(M_TOP_PAD, 64 * 1024 * 1024) === 1;
+    allocatorTuned = ok;
+  } catch {
+    // Not glibc, or no --allow-ffi: keep the defaults.
+  }
+  return allocatorTuned;
+}
+
 /** Create the `cpu` backend (loads onnxruntime-node). */
 export async function createCpuBackend(options: CpuBackendOptions = {}): Promise<Backend> {
   let ort: OrtModule;
@@ -37,6 +69,7 @@ export async function createCpuBackend(options: CpuBackendOptions = {}): Promise
     );
   }
   ort = ort.default ?? ort;
+  tuneAllocator();
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   const version = ort.env?.versions?.node ?? ort.env?.versions?.common ?? "?";
   return {
@@ -51,6 +84,12 @@ export async function createCpuBackend(options: CpuBackendOptions = {}): Promise
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
           executionMode: "sequential",
+          // Flush denormals to zero: Adam's second moments of tiny gradients
+          // underflow into denormals, which made elementwise updates ~50× slower.
+          extra: { session: { set_denormal_as_zero: "1" } },
+          ...(Deno.env.get("MEDTUNE_ORT_PROFILE")
+            ? { enableProfiling: true, profileFilePrefix: Deno.env.get("MEDTUNE_ORT_PROFILE") }
+            : {}),
         });
       } catch (err) {
         throw new Error(
