@@ -174,3 +174,30 @@ Deno.test("bad flags exit with code 2, a clear error and the usage line", async 
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--shard i\/n/);
 });
+
+Deno.test("a failed run is recorded with its reason and the study goes on", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [
+    ...TINY,
+    "--augment",
+    "none,basic",
+    "--pretrained",
+    "resnet18=/nonexistent/resnet18.safetensors",
+    "--out",
+    out,
+  ];
+  const r = await cli(args);
+  assert.equal(r.code, 0, r.stderr);
+  const records = await readResults(`${out}/results.jsonl`);
+  assert.equal(records.length, 2);
+  for (const rec of records) {
+    assert.equal(rec.status, "failed");
+    assert.match(rec.error!, /nonexistent\/resnet18\.safetensors/);
+  }
+  assert.ok((await Deno.stat(`${out}/results.md`)).isFile);
+  // Failures count as done: a rerun repeats nothing.
+  const again = await cli(args);
+  assert.match(again.stdout, /ran 0 run\(s\), 2 already recorded/);
+  assert.equal((await readResults(`${out}/results.jsonl`)).length, 2);
+  await Deno.remove(out, { recursive: true });
+});

@@ -31,3 +31,27 @@ Deno.test("VJP rules match finite differences on webgpu (subset)", async (t) => 
     });
   }
 });
+
+Deno.test("every backbone's train program compiles on webgpu with CPU fallback disabled", async () => {
+  // The webgpu backend creates sessions with `disable_cpu_ep_fallback`: a
+  // single node without a WebGPU kernel would make the compilation throw.
+  const { createModel } = await import("../lib/models/registry.ts");
+  const { TrainingSession } = await import("../lib/train/session.ts");
+  const backend = await createBackend("webgpu", { verbose: false });
+  for (const name of ["resnet18", "efficientnet_b0", "vit_tiny"]) {
+    const model = createModel(name, {
+      numClasses: 2,
+      imageSize: 32,
+      dropRate: 0.3,
+      dropPathRate: 0.1,
+    });
+    const session = await TrainingSession.create(backend, model, {
+      batchSize: 2,
+      optimizer: { name: "adamw", lr: 1e-3 },
+      labelSmoothing: 0.1,
+      clipGradNorm: 1,
+    });
+    assert.ok(session.parameterCount > 1e6, name);
+    await session.dispose();
+  }
+});
