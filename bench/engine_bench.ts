@@ -24,7 +24,8 @@ interface Case {
   feeds: Record<string, Float32Array>;
 }
 
-const random = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+const random = (n: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 
 const CASES: Case[] = [
   {
@@ -32,7 +33,10 @@ const CASES: Case[] = [
     gflop: (2 * 1024 ** 3) / 1e9,
     build: () => {
       const g = new Graph();
-      g.output("y", matmul(g.input("a", "float32", [1024, 1024]), g.input("b", "float32", [1024, 1024])));
+      g.output(
+        "y",
+        matmul(g.input("a", "float32", [1024, 1024]), g.input("b", "float32", [1024, 1024])),
+      );
       return g;
     },
     feeds: { a: random(1024 * 1024), b: random(1024 * 1024) },
@@ -92,7 +96,11 @@ if (import.meta.main) {
         times.push(performance.now() - t);
       }
       const ms = times.sort((a, b) => a - b)[2];
-      console.log(`${c.name.padEnd(44)} ${name.padEnd(7)} ${ms.toFixed(1).padStart(8)} ms  ${(c.gflop / (ms / 1000)).toFixed(1).padStart(7)} GFLOP/s`);
+      console.log(
+        `${c.name.padEnd(44)} ${name.padEnd(7)} ${ms.toFixed(1).padStart(8)} ms  ${
+          (c.gflop / (ms / 1000)).toFixed(1).padStart(7)
+        } GFLOP/s`,
+      );
     }
   }
 } else {

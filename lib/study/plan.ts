@@ -17,7 +17,11 @@ import { type PlannedRun, planRuns, type StudySpec } from "./spec.ts";
  */
 export const CPU_THROUGHPUT: Record<string, Record<number, { train: number; eval: number }>> = {
   // Small-input 3×3 stem at 28 and 64 px (the study's setting), 7×7 stem at 224.
-  resnet18: { 28: { train: 54, eval: 220 }, 64: { train: 13, eval: 59 }, 224: { train: 12.7, eval: 57 } },
+  resnet18: {
+    28: { train: 54, eval: 220 },
+    64: { train: 13, eval: 59 },
+    224: { train: 12.7, eval: 57 },
+  },
   efficientnet_b0: {
     28: { train: 130, eval: 810 },
     64: { train: 72, eval: 490 },
