@@ -85,17 +85,6 @@ function rate(model: string, option: string, value: unknown): void {
 }
 
 /**
- * Replace the initializer of parameter `name` after a layer declared it
- * (for schemes the layer does not expose, e.g. timm's zero-initialized last
- * batch-norm weight of each residual block).
- */
-export function overrideInit(ctx: ModelContext, name: string, init: Init): void {
-  const entry = ctx.params.get(name);
-  if (!entry) throw new Error(`model: cannot override the init of "${name}": no such parameter`);
-  entry.info.init = init;
-}
-
-/**
  * timm's `make_divisible`: round `v` to a multiple of `divisor`, not going
  * below 90% of `v`.
  */

@@ -26,7 +26,7 @@ import {
 import type { Model } from "../nn/model.ts";
 import type { Tensor } from "../onnx/graph.ts";
 import { add } from "../onnx/ops.ts";
-import { type BackboneOptions, overrideInit, resolveBackboneOptions } from "./common.ts";
+import { type BackboneOptions, resolveBackboneOptions } from "./common.ts";
 
 /** Options of {@linkcode resnet18}. */
 export interface ResNetOptions extends BackboneOptions {
@@ -140,8 +140,9 @@ function basicBlock(
   });
   h = relu(batchNorm2d(ctx, `${name}.bn1`, h));
   h = conv2d(ctx, `${name}.conv2`, h, { out: o.planes, kernel: 3, pad: 1, bias: false });
-  h = batchNorm2d(ctx, `${name}.bn2`, h);
-  if (o.zeroInitLast) overrideInit(ctx, `${name}.bn2.weight`, { kind: "constant", value: 0 });
+  h = batchNorm2d(ctx, `${name}.bn2`, h, {
+    weightInit: o.zeroInitLast ? { kind: "constant", value: 0 } : undefined,
+  });
   h = dropPath(ctx, `${name}.drop_path`, h, o.dropPath);
   // Declared after the residual branch, so the parameter order follows timm's state dict.
   let shortcut = x;

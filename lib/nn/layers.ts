@@ -85,6 +85,8 @@ export interface BatchNormOptions {
   eps?: number;
   /** Weight of the new batch statistics in the running ones (default 0.1, PyTorch's). */
   momentum?: number;
+  /** Init of the scale (default 1; timm zero-initializes the last norm of each residual block). */
+  weightInit?: Init;
 }
 
 /**
@@ -103,7 +105,9 @@ export function batchNorm2d(
   const c = x.shape[1];
   const eps = o.eps ?? 1e-5;
   const momentum = o.momentum ?? 0.1;
-  const weight = ctx.param(`${name}.weight`, [c], { kind: "constant", value: 1 }, { decay: false });
+  const weight = ctx.param(`${name}.weight`, [c], o.weightInit ?? { kind: "constant", value: 1 }, {
+    decay: false,
+  });
   const bias = ctx.param(`${name}.bias`, [c], { kind: "constant", value: 0 }, { decay: false });
   const runningMean = ctx.buffer(`${name}.running_mean`, [c], { kind: "constant", value: 0 });
   const runningVar = ctx.buffer(`${name}.running_var`, [c], { kind: "constant", value: 1 });
