@@ -59,6 +59,7 @@ which, and how to ask for more).
   --batch-size N      batch size (default 32)
   --lr X              AdamW learning rate (default 1e-3)
   --patience N        early-stopping patience (default 8)
+  --min-epochs N      never stop early before epoch N (default 20)
   --seeds N|a,b,..    number of seeds, or the seeds themselves
   --pretrained B=PATH timm safetensors for backbone B (repeatable)
   --max-steps N       stop each epoch after N steps (smoke tests)
@@ -128,6 +129,7 @@ async function main(args: string[]): Promise<number> {
         "batch-size": { type: "string" },
         lr: { type: "string" },
         patience: { type: "string" },
+        "min-epochs": { type: "string" },
         seeds: { type: "string" },
         pretrained: { type: "string", multiple: true },
         "max-steps": { type: "string" },
@@ -190,6 +192,7 @@ async function main(args: string[]): Promise<number> {
     epochs: parseIntFlag("epochs", v.epochs),
     batchSize: parseIntFlag("batch-size", v["batch-size"]),
     patience: parseIntFlag("patience", v.patience),
+    minEpochs: parseIntFlag("min-epochs", v["min-epochs"], 0),
     maxSteps: parseIntFlag("max-steps", v["max-steps"]),
     seeds: parseSeeds(v.seeds),
     augment: parseList("augment", v.augment, AUGMENT_LEVELS),
@@ -220,6 +223,7 @@ async function main(args: string[]): Promise<number> {
         batchSize: flags.batchSize ?? 32,
         lr: lr ?? 1e-3,
         patience: flags.patience ?? 8,
+        minEpochs: flags.minEpochs ?? 20,
         maxStepsPerEpoch: flags.maxSteps,
         pretrained: Object.keys(pretrained).length ? pretrained : undefined,
       },
@@ -263,7 +267,7 @@ async function main(args: string[]): Promise<number> {
       `  design       ${spec.design} (${configs} configurations × ${spec.seeds.length} seed(s) = ${mine.length} runs` +
       `${shard ? `, shard ${shard.index}/${shard.count}` : ""})`,
       `  image size   ${spec.fixed.imageSize} px, batch ${spec.fixed.batchSize}, up to ${spec.fixed.epochs} epochs ` +
-      `(early stopping, patience ${spec.fixed.patience})`,
+      `(early stopping after epoch ${spec.fixed.minEpochs}, patience ${spec.fixed.patience})`,
       `  to run       ${plan.runs.length} (${plan.done} already recorded in ${
         resultsPath(outDir, shard)
       })`,

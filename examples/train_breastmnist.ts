@@ -23,6 +23,7 @@ const HELP = `usage: deno run -A examples/train_breastmnist.ts [options]
   --augment P        none, basic (default) or heavy
   --lr X             AdamW learning rate (default 1e-3)
   --warmup N         linear warmup epochs before the cosine decay (default 5; 0 = plain cosine)
+  --min-epochs N     never stop early before epoch N (default 20)
   --ema D            keep a weight EMA with decay D and select/evaluate it (default off)
   --image-size N     image size (default 28)
   --batch-size N     batch size (default 32)
@@ -41,6 +42,7 @@ const { values: v } = parseArgs({
     lr: { type: "string", default: "1e-3" },
     warmup: { type: "string", default: "5" },
     ema: { type: "string" },
+    "min-epochs": { type: "string", default: "20" },
     "image-size": { type: "string", default: "28" },
     "batch-size": { type: "string", default: "32" },
     backend: { type: "string", default: "auto" },
@@ -71,7 +73,9 @@ const { train, val, test } = await loadMedMNISTSplits("breastmnist", { root: v.d
 console.log(
   `${v.model} from scratch on BreastMNIST ${imageSize} px, ${backend.description}, ` +
     `augment ${v.augment}, AdamW lr ${v.lr} wd 1e-2, smoothing 0.1, dropout 0.3, clip 1.0, ` +
-    `${warmup ? `warmup ${warmup} + ` : ""}cosine, ≤ ${epochs} epochs, patience 8`,
+    `${warmup ? `warmup ${warmup} + ` : ""}cosine, ≤ ${epochs} epochs, patience 8 after epoch ${
+      v["min-epochs"]
+    }`,
 );
 
 const rows: {
@@ -104,7 +108,7 @@ for (let seed = 0; seed < seeds; seed++) {
     epochs,
     batchSize: num("batch-size", v["batch-size"]),
     augment: v.augment as PresetName,
-    earlyStopping: { patience: 8 },
+    earlyStopping: { patience: 8, minEpochs: num("min-epochs", v["min-epochs"]) },
   });
   const { metrics } = await trainer.evaluate(test);
   rows.push({

@@ -224,7 +224,7 @@ export async function executeRun(
       epochs: f.epochs,
       batchSize: f.batchSize,
       augment: run.axes.augment as "none",
-      earlyStopping: { patience: f.patience },
+      earlyStopping: { patience: f.patience, minEpochs: Math.min(f.minEpochs, f.epochs) },
       maxStepsPerEpoch: f.maxStepsPerEpoch,
       checkpointDir: dir,
       onEpochEnd: ({ record }) => options.progress?.epochEnd?.({ run, record, epochs: f.epochs }),

@@ -41,6 +41,8 @@ export interface FixedSettings {
   dropPathRate: number;
   /** Early-stopping patience on validation AUC (8). */
   patience: number;
+  /** Epochs before early stopping may end a run (default 20; see `EarlyStopping.minEpochs`). */
+  minEpochs: number;
   /** Warmup epochs of `warmup_cosine` (default 5, capped at a third of the budget). */
   warmupEpochs: number;
   /** ViT patch size at small images (16 at ≥ 64 px; 4 at 28 px). */
@@ -100,6 +102,7 @@ export const DEFAULT_FIXED: FixedSettings = {
   dropRate: 0.3,
   dropPathRate: 0,
   patience: 8,
+  minEpochs: 20,
   warmupEpochs: 5,
 };
 

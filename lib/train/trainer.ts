@@ -64,6 +64,13 @@ export interface EarlyStopping {
   patience: number;
   /** Smallest increase that counts as an improvement (default 0). */
   minDelta?: number;
+  /**
+   * Never stop before this many epochs (default 0), as Lightning's
+   * `min_epochs`: validation AUC on a small split is noisy while the learning
+   * rate is high, and a run stopped in its first epochs never reaches the
+   * low-LR phase where it improves.
+   */
+  minEpochs?: number;
 }
 
 /** What a callback sees after each epoch. */
@@ -284,7 +291,9 @@ export class Trainer {
     let stoppedEarly = false;
     const patience = options.earlyStopping?.patience ?? Infinity;
     const minDelta = options.earlyStopping?.minDelta ?? 0;
-    if (startEpoch > 1 && startEpoch - 1 - bestEpoch >= patience) stoppedEarly = true;
+    const minEpochs = options.earlyStopping?.minEpochs ?? 0;
+    const shouldStop = (epoch: number) => epoch >= minEpochs && epoch - bestEpoch >= patience;
+    if (startEpoch > 1 && shouldStop(startEpoch - 1)) stoppedEarly = true;
 
     for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
       const te = performance.now();
@@ -366,7 +375,7 @@ export class Trainer {
           `${improved ? " *" : ""} (${record.seconds.toFixed(1)} s)`,
       );
       const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
-      if (verdict === false || epoch - bestEpoch >= patience) stoppedEarly = epoch < options.epochs;
+      if (verdict === false || shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
     }
     if (bestWeights) session.setWeights(bestWeights);
     return {
