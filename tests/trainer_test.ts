@@ -77,6 +77,14 @@ Deno.test("early stopping ends the run after `patience` epochs without improveme
   assert.equal(r.bestEpoch, 1);
   assert.equal(r.epochsRun, 3);
   assert.ok(r.stoppedEarly);
+  // minEpochs holds the stop back until epoch 5.
+  const held = await t.fit(train, val, {
+    ...FIT,
+    epochs: 10,
+    earlyStopping: { patience: 2, minEpochs: 5 },
+  });
+  assert.equal(held.epochsRun, 5);
+  assert.ok(held.stoppedEarly);
   await t.dispose();
 });
 
