@@ -11,7 +11,7 @@ import { loadMedMNISTSplits } from "../lib/data/medmnist.ts";
 import type { Backend, BackendChoice } from "../lib/runtime/backend.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { finalizeStudy } from "../lib/study/finalize.ts";
-import { planStudy } from "../lib/study/plan.ts";
+import { estimateRunSeconds, planStudy } from "../lib/study/plan.ts";
 import { createProgressPrinter, formatDuration } from "../lib/study/progress.ts";
 import { mergeShards, readResults, resultsPath, runStudy } from "../lib/study/runner.ts";
 import {
@@ -292,7 +292,9 @@ async function main(args: string[]): Promise<number> {
     shard,
     retryFailed: v["retry-failed"],
     log,
-    progress: createProgressPrinter(),
+    progress: createProgressPrinter({
+      estimateSeconds: (run) => estimateRunSeconds(run, sizes, backend.name),
+    }),
   });
   console.log(`ran ${outcome.ran} run(s), ${outcome.skipped} already recorded`);
   if (shard && shard.count > 1) {

@@ -6,6 +6,7 @@
  */
 
 import type { StudyProgress } from "./runner.ts";
+import type { PlannedRun } from "./spec.ts";
 
 /** Options of {@linkcode createProgressPrinter}. */
 export interface ProgressPrinterOptions {
@@ -13,8 +14,8 @@ export interface ProgressPrinterOptions {
   tty?: boolean;
   /** Where to write (default: stderr). */
   write?: (text: string) => void;
-  /** Expected seconds of a run not yet measured (from the plan), by backbone. */
-  estimateSeconds?: (backbone: string) => number;
+  /** Expected seconds of a run whose backbone has no measured epoch yet (from the plan). */
+  estimateSeconds?: (run: PlannedRun) => number;
 }
 
 /** Format seconds as `1h02m`, `3m05s` or `42s`. */
@@ -36,23 +37,21 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
   const estimate = options.estimateSeconds ?? (() => NaN);
   // Measured seconds per epoch, by backbone, to refine the ETAs as runs finish.
   const epochSeconds = new Map<string, number[]>();
-  let runIndex = 0;
-  let runTotal = 0;
   let runStarted = 0;
+  let next: PlannedRun[] = [];
 
   const perEpoch = (backbone: string) => {
     const xs = epochSeconds.get(backbone);
     return xs && xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   };
-  const runEta = (backbone: string, epochs: number) => {
-    const e = perEpoch(backbone);
-    return Number.isFinite(e) ? e * epochs : estimate(backbone);
+  const runEta = (run: PlannedRun) => {
+    const e = perEpoch(run.axes.backbone);
+    return Number.isFinite(e) ? e * run.config.fixed.epochs : estimate(run);
   };
 
   return {
-    runStart({ run, index, total }) {
-      runIndex = index;
-      runTotal = total;
+    runStart({ run, index, total, next: after }) {
+      next = after;
       runStarted = performance.now();
       const line =
         `[${index + 1}/${total}] ${run.id} (${run.axes.backbone}, ${run.axes.augment}, ` +
@@ -65,7 +64,8 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
       epochSeconds.set(run.axes.backbone, list);
       const elapsed = (performance.now() - runStarted) / 1000;
       const runLeft = perEpoch(run.axes.backbone) * (epochs - record.epoch);
-      const studyLeft = runLeft + (runTotal - runIndex - 1) * runEta(run.axes.backbone, epochs);
+      const studyLeft = runLeft +
+        next.reduce((sum, r) => sum + runEta(r), 0);
       const auc = record.valAuc === null ? "n/a" : record.valAuc.toFixed(3);
       const line = `  epoch ${record.epoch}/${epochs} loss ${record.trainLoss.toFixed(3)} ` +
         `val AUC ${auc} | run ${formatDuration(elapsed)} (≤ ${formatDuration(runLeft)} left) | ` +

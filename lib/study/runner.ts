@@ -24,8 +24,8 @@ import { type PlannedRun, planRuns, type Shard, shardRuns, type StudySpec } from
 
 /** Progress events of a study. */
 export interface StudyProgress {
-  /** A run starts: its 0-based position among the runs to do now. */
-  runStart?(info: { run: PlannedRun; index: number; total: number }): void;
+  /** A run starts: its 0-based position among the runs to do now, and those still to come after it. */
+  runStart?(info: { run: PlannedRun; index: number; total: number; next: PlannedRun[] }): void;
   /** An epoch of the current run ended. */
   epochEnd?(info: { run: PlannedRun; record: EpochRecord; epochs: number }): void;
   /** A run finished (ok or failed). */
@@ -123,7 +123,7 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const data = todo.length ? await loadData(spec, options) : undefined;
   for (let i = 0; i < todo.length; i++) {
     const run = todo[i];
-    options.progress?.runStart?.({ run, index: i, total: todo.length });
+    options.progress?.runStart?.({ run, index: i, total: todo.length, next: todo.slice(i + 1) });
     const record = await executeRun(run, { ...options, data: data! });
     await appendLine(path, JSON.stringify(record));
     done.set(run.id, record);
@@ -217,6 +217,7 @@ export async function executeRun(
       seed: run.seed,
       evalBatchSize: 64,
       log: options.log,
+      logEpochs: false,
     });
     const pretrained = f.pretrained?.[run.axes.backbone];
     if (pretrained) await trainer.loadPretrained(pretrained);

@@ -56,6 +56,8 @@ export interface TrainerOptions {
   convWeightGrad?: ConvWeightGrad;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** Include one line per epoch in `log` (default true; resume notices always go there). */
+  logEpochs?: boolean;
 }
 
 /** Early stopping on validation AUC. */
@@ -367,13 +369,15 @@ export class Trainer {
           );
         }
       }
-      this.#log(
-        `epoch ${epoch}/${options.epochs} lr ${lr.toExponential(2)} loss ${
-          record.trainLoss.toFixed(4)
-        } ` +
-          `val loss ${record.valLoss.toFixed(4)} val AUC ${record.valAuc?.toFixed(4) ?? "n/a"}` +
-          `${improved ? " *" : ""} (${record.seconds.toFixed(1)} s)`,
-      );
+      if (this.options.logEpochs ?? true) {
+        this.#log(
+          `epoch ${epoch}/${options.epochs} lr ${lr.toExponential(2)} loss ${
+            record.trainLoss.toFixed(4)
+          } ` +
+            `val loss ${record.valLoss.toFixed(4)} val AUC ${record.valAuc?.toFixed(4) ?? "n/a"}` +
+            `${improved ? " *" : ""} (${record.seconds.toFixed(1)} s)`,
+        );
+      }
       const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
       if (verdict === false || shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
     }
@@ -550,7 +554,7 @@ function safeAuc(probs: Float32Array, labels: Int32Array, k: number): number | n
 }
 
 function plainOptions(options: TrainerOptions): Record<string, unknown> {
-  const { backend, log: _log, ...rest } = options;
+  const { backend, log: _log, logEpochs: _logEpochs, ...rest } = options;
   return { ...rest, backend: typeof backend === "string" ? backend : backend?.name };
 }
 
