@@ -5,8 +5,6 @@
  * @module
  */
 
-import type { ModelContext } from "../nn/context.ts";
-import type { Init } from "../nn/init.ts";
 
 /** Options common to every backbone (defaults as timm's). */
 export interface BackboneOptions {
