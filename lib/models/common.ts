@@ -5,7 +5,6 @@
  * @module
  */
 
-
 /** Options common to every backbone (defaults as timm's). */
 export interface BackboneOptions {
   /** Number of output classes (default 1000, as timm's ImageNet heads). */
