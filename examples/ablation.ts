@@ -22,6 +22,7 @@ import {
   planRuns,
   SCHEDULE_LEVELS,
   type Shard,
+  shardRuns,
   type StudySpec,
 } from "../lib/study/spec.ts";
 
@@ -252,7 +253,7 @@ async function main(args: string[]): Promise<number> {
   }
 
   const all = planRuns(spec);
-  const mine = shard ? all.filter((_, i) => i % shard.count === shard.index - 1) : all;
+  const mine = shard ? shardRuns(all, shard) : all;
   const recorded = v.resume ? await readResults(resultsPath(outDir, shard), { log }) : [];
   const doneIds = new Set(
     recorded.filter((r) => r.status === "ok" || !v["retry-failed"]).map((r) => r.id),

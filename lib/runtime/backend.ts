@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DType, Shape, TensorData } from "../onnx/graph.ts";
+import { type DType, dtypeOfData, type Shape, type TensorData } from "../onnx/graph.ts";
 
 /** The backends medtune can run on. */
 export type BackendName = "cpu" | "wasm" | "webgpu";
@@ -78,4 +78,30 @@ export function checkDataLength(data: TensorData, shape: Shape, what: string): v
       `${what}: expected ${n} values for shape [${shape.join(", ")}], got ${data.length}`,
     );
   }
+}
+
+/** onnxruntime's `Tensor` constructor (the same in onnxruntime-node and onnxruntime-web). */
+export type OrtTensorConstructor = new (
+  type: string,
+  data: TensorData,
+  dims: readonly number[],
+) => DeviceTensor;
+
+/**
+ * The tensor methods of a backend whose tensors live in host memory (`cpu`,
+ * `wasm`; the host feeds of `webgpu`): wrap typed arrays, read them back.
+ */
+export function hostMemoryTensors(
+  Tensor: OrtTensorConstructor,
+  backend: string,
+): Pick<Backend, "upload" | "hostTensor" | "download"> {
+  const wrap = (data: TensorData, shape: Shape, what: string): DeviceTensor => {
+    checkDataLength(data, shape, `${backend} backend ${what}`);
+    return new Tensor(dtypeOfData(data), data, [...shape]);
+  };
+  return {
+    upload: (data, shape) => wrap(data, shape, "upload"),
+    hostTensor: (data, shape) => wrap(data, shape, "input"),
+    download: (t) => Promise.resolve((t as unknown as { data: TensorData }).data),
+  };
 }

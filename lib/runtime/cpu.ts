@@ -7,12 +7,10 @@
  * @module
  */
 
-import { dtypeOfData, type Shape, type TensorData } from "../onnx/graph.ts";
 import {
   type Backend,
   type BackendSession,
-  checkDataLength,
-  type DeviceTensor,
+  hostMemoryTensors,
   type SessionOptions,
 } from "./backend.ts";
 
@@ -105,17 +103,7 @@ export async function createCpuBackend(options: CpuBackendOptions = {}): Promise
         release: () => session.release(),
       };
     },
-    upload(data: TensorData, shape: Shape): DeviceTensor {
-      checkDataLength(data, shape, "cpu backend upload");
-      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
-    },
-    hostTensor(data: TensorData, shape: Shape): DeviceTensor {
-      checkDataLength(data, shape, "cpu backend input");
-      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
-    },
-    download(tensor: DeviceTensor): Promise<TensorData> {
-      return Promise.resolve((tensor as unknown as { data: TensorData }).data);
-    },
+    ...hostMemoryTensors(ort.Tensor, "cpu"),
     destroy: () => Promise.resolve(),
   };
 }

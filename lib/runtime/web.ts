@@ -16,6 +16,7 @@ import {
   type BackendSession,
   checkDataLength,
   type DeviceTensor,
+  hostMemoryTensors,
   type SessionOptions,
 } from "./backend.ts";
 
@@ -60,15 +61,7 @@ export async function createWasmBackend(): Promise<Backend> {
         throw new Error(`wasm backend: refused the ${opts.label ?? "program"}: ${errText(err)}`);
       }
     },
-    upload(data: TensorData, shape: Shape): DeviceTensor {
-      checkDataLength(data, shape, "wasm backend upload");
-      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
-    },
-    hostTensor(data: TensorData, shape: Shape): DeviceTensor {
-      checkDataLength(data, shape, "wasm backend input");
-      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
-    },
-    download: (t: DeviceTensor) => Promise.resolve((t as unknown as { data: TensorData }).data),
+    ...hostMemoryTensors(ort.Tensor, "wasm"),
     destroy: () => Promise.resolve(),
   };
 }
@@ -196,10 +189,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
         dispose: () => buffer.destroy(),
       });
     },
-    hostTensor(data: TensorData, shape: Shape): DeviceTensor {
-      checkDataLength(data, shape, "webgpu backend input");
-      return new ort.Tensor(dtypeOfData(data), data, [...shape]);
-    },
+    hostTensor: hostMemoryTensors(ort.Tensor, "webgpu").hostTensor,
     async download(tensor: DeviceTensor): Promise<TensorData> {
       check();
       // deno-lint-ignore no-explicit-any
