@@ -104,10 +104,17 @@ async function leakProbe(b: Backend, steps: number): Promise<number> {
   const store = new StateStore(b);
   store.set("w", new Float32Array(512 * 512).fill(0.01), [512, 512]);
   const feed = { x: new Float32Array(64 * 512).fill(0.5) };
+  // Reading the state back waits for the device to finish the queued work,
+  // so buffers whose destruction is still pending do not count as growth.
+  const settledRss = async () => {
+    await store.read("w");
+    await new Promise((r) => setTimeout(r, 100));
+    return Deno.memoryUsage().rss;
+  };
   for (let i = 0; i < steps / 2; i++) await program.run(store, feed);
-  const before = Deno.memoryUsage().rss;
+  const before = await settledRss();
   for (let i = 0; i < steps / 2; i++) await program.run(store, feed);
-  const growth = Deno.memoryUsage().rss - before;
+  const growth = (await settledRss()) - before;
   assert.equal(store.size, 1);
   store.dispose();
   await program.release();
