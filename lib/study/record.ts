@@ -6,9 +6,11 @@
  * @module
  */
 
+import type { TaskType } from "../data/dataset.ts";
+import type { BrierKind, MetricTask } from "../metrics/task.ts";
 import type { EpochRecord, SplitMetrics } from "../train/history.ts";
 
-export type { EpochRecord, SplitMetrics };
+export type { BrierKind, EpochRecord, MetricTask, SplitMetrics, TaskType };
 
 /** The levels of the study's three axes. */
 export interface RunAxes {
@@ -40,6 +42,14 @@ export interface RunRecord {
   backend: string;
   /** Image size trained at. */
   imageSize: number;
+  /** The dataset's task, as its info names it (e.g. `"ordinal-regression"` for RetinaMNIST). */
+  task?: TaskType;
+  /** How the run was trained and scored (ordinal regression is scored as `"multi-class"`). */
+  scoredAs?: MetricTask;
+  /** A sentence when `scoredAs` differs from `task` (say it in the report). */
+  taskNote?: string;
+  /** Class names (labels, for multi-label) from the dataset info, in class order. */
+  classNames?: string[];
   /** Epochs run (early stopping may end a run before the budget). */
   epochsRun: number;
   /** Epoch whose weights were kept (best validation AUC). */
@@ -52,12 +62,24 @@ export interface RunRecord {
   val?: SplitMetrics;
   /** Test metrics at the best epoch. */
   test?: SplitMetrics;
-  /** Test-set probability of the positive class (binary) per image, in dataset order. */
+  /** Test-set probability of the positive class per image, in dataset order (binary tasks only). */
   testScores?: number[];
-  /** Test labels in dataset order. */
+  /** Test labels in dataset order (binary tasks only, with `testScores`). */
   testLabels?: number[];
-  /** Test ROC curve. */
+  /**
+   * Test probabilities, N×K row-major (softmax for single-label, sigmoid per
+   * label for multi-label), rounded to 6 decimals (multi-class and multi-label).
+   */
+  testProbs?: number[];
+  /** Test labels for `testProbs`: N class indices, or N×K 0/1 values for multi-label. */
+  testTargets?: number[];
+  /** Test ROC curve (binary tasks: of class 1). */
   roc?: { fpr: number[]; tpr: number[] };
+  /**
+   * Test ROC curve of each class one-vs-rest (or of each label), corner
+   * points only; `null` where the class/label has no positives or negatives.
+   */
+  rocPerClass?: ({ fpr: number[]; tpr: number[] } | null)[];
   /** Overfitting gap at the best epoch: train AUC − validation AUC (eval mode). */
   gapAuc?: number | null;
   /** Overfitting gap at the best epoch: validation loss − train loss (eval mode). */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { BrierKind } from "../metrics/task.ts";
+
 /** One epoch of a run's learning curves. */
 export interface EpochRecord {
   /** 1-based epoch. */
@@ -29,16 +31,33 @@ export interface EpochRecord {
 
 /** Metrics of one split at the selected checkpoint. */
 export interface SplitMetrics {
-  /** AUC-ROC (binary, or macro one-vs-rest). */
+  /**
+   * The selection metric: AUC-ROC of class 1 (binary), macro one-vs-rest AUC
+   * (multi-class) or mean per-label AUC (multi-label).
+   */
   auc: number | null;
-  /** Accuracy at argmax. */
+  /** Accuracy at argmax; multi-label: mean per-label accuracy at threshold 0.5. */
   accuracy: number;
-  /** Balanced accuracy. */
+  /** Balanced accuracy; multi-label: mean over labels of each label's balanced accuracy at 0.5. */
   balancedAccuracy: number;
-  /** Brier score (multi-class form: Σ_k (p_k − y_k)², mean over samples). */
+  /**
+   * Brier score in the form `brierKind` names: sklearn's binary
+   * `brier_score_loss` (binary), Σ_k (p_k − y_k)² averaged over samples
+   * (multi-class), or (p_l − y_l)² averaged over samples and labels (multi-label).
+   */
   brier: number;
-  /** Expected calibration error (15 bins). */
+  /** Which Brier form `brier` is (absent in records written before it existed: multi-class form). */
+  brierKind?: BrierKind;
+  /**
+   * AUC of each class one-vs-rest (single-label) or of each label
+   * (multi-label); `null` where a class/label has no positives or no negatives.
+   */
+  perClassAuc?: (number | null)[];
+  /**
+   * Expected calibration error (15 bins, top-label); multi-label: over every
+   * (image, label) decision at 0.5, confidence max(p, 1 − p).
+   */
   ece: number;
-  /** Cross-entropy (no smoothing). */
+  /** Cross-entropy (no smoothing); multi-label: binary cross-entropy averaged over labels. */
   loss: number;
 }
