@@ -92,6 +92,42 @@ export interface LoadMedMNISTOptions {
   fetch?: typeof fetch;
   /** Called during a download with bytes received and total (0 when unknown). */
   onProgress?: (received: number, total: number) => void;
+  /**
+   * Where to download from: a mirror folder URL that holds the files under
+   * their official names (default: env `MEDTUNE_DOWNLOAD_BASE_URL`, else the
+   * official Zenodo record). A hook for mirrors, proxies and tests.
+   */
+  baseUrl?: string;
+  /**
+   * The MD5 a download must have (default: the official value). Only for a
+   * mirror that serves a re-packed file; the official files need no override.
+   */
+  md5?: string;
+}
+
+/**
+ * A download that failed: the network, the server or the checksum. `url` is
+ * where it was fetched from and `target` where the file belongs, so a caller
+ * can say how to put it there by hand.
+ */
+export class DownloadError extends DataError {
+  /** The URL fetched. */
+  readonly url: string;
+  /** Where the file belongs (the download target). */
+  readonly target: string;
+  /** What went wrong, without the advice (e.g. `"HTTP 404 Not Found"`). */
+  readonly reason: string;
+
+  /** Build the error; the message says what failed and how to place the file by hand. */
+  constructor(reason: string, url: string, target: string) {
+    super(
+      `download of ${url} failed: ${reason}; check the network, or download the file by hand and put it at ${target}.`,
+    );
+    this.name = "DownloadError";
+    this.url = url;
+    this.target = target;
+    this.reason = reason;
+  }
 }
 
 /** Options for {@linkcode datasetFromNpz}. */
@@ -495,35 +531,47 @@ export async function locateMedMNIST(
   return target;
 }
 
+/** The URL a file is downloaded from: `baseUrl` (or env `MEDTUNE_DOWNLOAD_BASE_URL`), else Zenodo. */
+export function medmnistDownloadUrl(file: MedMNISTFile, baseUrl?: string): string {
+  const base = baseUrl ?? envGet("MEDTUNE_DOWNLOAD_BASE_URL");
+  return base ? `${base.replace(/\/+$/, "")}/${file.fileName}` : file.url;
+}
+
 async function downloadFile(
   file: MedMNISTFile,
   target: string,
-  options: Pick<LoadMedMNISTOptions, "fetch" | "onProgress" | "verify">,
+  options: Pick<LoadMedMNISTOptions, "fetch" | "onProgress" | "verify" | "baseUrl" | "md5">,
 ): Promise<void> {
   const doFetch = options.fetch ?? globalThis.fetch;
+  const url = medmnistDownloadUrl(file, options.baseUrl);
   let res: Response;
   try {
-    res = await doFetch(file.url);
+    res = await doFetch(url);
   } catch (err) {
-    throw new DataError(
-      `download of ${file.url} failed (${
-        (err as Error).message
-      }); check the network, or download the file by hand and put it at ${target}.`,
-    );
+    throw new DownloadError((err as Error).message, url, target);
   }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
-    throw new DataError(
-      `download of ${file.url} failed: HTTP ${res.status} ${res.statusText}; download the file by hand and put it at ${target}.`,
-    );
+    throw new DownloadError(`HTTP ${res.status} ${res.statusText}`.trim(), url, target);
   }
   const total = Number(res.headers.get("content-length") ?? 0);
   const chunks: Uint8Array[] = [];
   let received = 0;
-  for await (const chunk of res.body) {
-    chunks.push(chunk);
-    received += chunk.length;
-    options.onProgress?.(received, total);
+  try {
+    for await (const chunk of res.body) {
+      chunks.push(chunk);
+      received += chunk.length;
+      options.onProgress?.(received, total);
+    }
+  } catch (err) {
+    throw new DownloadError(
+      `the connection broke after ${received} bytes (${(err as Error).message})`,
+      url,
+      target,
+    );
+  }
+  if (total && received !== total) {
+    throw new DownloadError(`got ${received} of ${total} bytes`, url, target);
   }
   const bytes = new Uint8Array(received);
   let o = 0;
@@ -531,22 +579,61 @@ async function downloadFile(
     bytes.set(c, o);
     o += c.length;
   }
-  if (options.verify !== false) checkMd5(bytes, file, file.url);
+  const expected = options.md5 ?? file.md5;
+  if (options.verify !== false && expected) {
+    const got = md5Hex(bytes);
+    if (got !== expected) {
+      throw new DownloadError(
+        `MD5 mismatch: got ${got}, expected ${expected}${
+          options.md5 ? "" : ` (official value for ${file.fileName})`
+        }; the download is truncated or altered and was not kept`,
+        url,
+        target,
+      );
+    }
+  }
   await atomicWriteFile(target, bytes);
 }
 
-function checkMd5(bytes: Uint8Array, file: MedMNISTFile, where: string): void {
-  if (!file.md5) {
+function checkMd5(bytes: Uint8Array, file: MedMNISTFile, where: string, md5?: string): void {
+  const expected = md5 ?? file.md5;
+  if (!expected) {
     console.warn(
       `medtune: no official MD5 known for ${file.fileName}; skipping verification of ${where}.`,
     );
     return;
   }
   const got = md5Hex(bytes);
-  if (got !== file.md5) {
-    throw new DataError(
-      `MD5 mismatch for ${where}: got ${got}, expected ${file.md5} (official value for ${file.fileName}). The file is corrupt, truncated or a different version: delete it and load again with { download: true } (source ${file.url}), or pass { verify: false } to skip the check.`,
+  if (got !== expected) {
+    throw new ChecksumError(
+      `MD5 mismatch for ${where}: got ${got}, expected ${expected} (official value for ${file.fileName}). The file is corrupt, truncated or a different version: delete it and load again with { download: true } (source ${file.url}), or pass { verify: false } to skip the check.`,
+      { path: where, expected, actual: got, url: file.url },
     );
+  }
+}
+
+/** A local MedMNIST file whose MD5 differs from the official value. */
+export class ChecksumError extends DataError {
+  /** The file checked. */
+  readonly path: string;
+  /** The MD5 it should have. */
+  readonly expected: string;
+  /** The MD5 it has. */
+  readonly actual: string;
+  /** Where the official file is. */
+  readonly url: string;
+
+  /** Build the error from its message and facts. */
+  constructor(
+    message: string,
+    facts: { path: string; expected: string; actual: string; url: string },
+  ) {
+    super(message);
+    this.name = "ChecksumError";
+    this.path = facts.path;
+    this.expected = facts.expected;
+    this.actual = facts.actual;
+    this.url = facts.url;
   }
 }
 
@@ -577,7 +664,7 @@ async function openArchive(
     return cached.archive;
   }
   const bytes = await Deno.readFile(path);
-  if (wantVerify) checkMd5(bytes, file, path);
+  if (wantVerify) checkMd5(bytes, file, path, options.md5);
   const archive = openNpz(bytes, { file: path });
   if (options.cache !== false) {
     archiveCache.set(path, { size: bytes.length, mtime, verified: wantVerify, archive });

@@ -45,9 +45,11 @@ export {
   type TaskType,
 } from "./dataset.ts";
 export {
+  ChecksumError,
   clearMedMNISTCache,
   datasetFromNpz,
   type DatasetFromNpzOptions,
+  DownloadError,
   loadMedMNIST,
   type LoadMedMNISTOptions,
   loadMedMNISTSplits,

@@ -2,6 +2,11 @@
  * Backend selection: `auto` picks a real (hardware) WebGPU adapter when there
  * is one, else the native `cpu` backend, else `wasm`, and says which.
  *
+ * Probing WebGPU is kept silent: on Linux a machine with no GPU device node
+ * (`/dev/dri/renderD*`, `/dev/nvidia*`) is not probed at all, and before a
+ * probe an unset `XDG_RUNTIME_DIR` is pointed at a private temporary folder,
+ * so the graphics stack prints no "XDG_RUNTIME_DIR is invalid" message.
+ *
  * @module
  */
 
@@ -13,6 +18,8 @@ import { createWasmBackend, createWebGpuBackend, requestAdapter, summarizeAdapte
 export interface CreateBackendOptions {
   /** Print the choice made by `auto` (default true). */
   verbose?: boolean;
+  /** Where the choice is printed (default: stderr with a `medtune:` prefix). */
+  log?: (line: string) => void;
   /** Threads for the cpu backend. */
   threads?: number;
 }
@@ -28,6 +35,7 @@ export async function createBackend(
     case "wasm":
       return await createWasmBackend();
     case "webgpu":
+      await prepareGpuProbe();
       return await createWebGpuBackend();
     case "auto":
       break;
@@ -37,17 +45,22 @@ export async function createBackend(
       );
   }
   const log = (msg: string) => {
-    if (options.verbose ?? true) console.error(`medtune: ${msg}`);
+    if (options.verbose ?? true) (options.log ?? ((l) => console.error(`medtune: ${l}`)))(msg);
   };
-  const adapter = await requestAdapter();
-  if (adapter) {
-    const summary = summarizeAdapter(adapter);
-    if (!summary.software) {
-      const backend = await createWebGpuBackend({ adapter });
-      log(`backend auto -> ${backend.description}`);
-      return backend;
+  if (await mayHaveGpu()) {
+    await prepareGpuProbe();
+    const adapter = await requestAdapter();
+    if (adapter) {
+      const summary = summarizeAdapter(adapter);
+      if (!summary.software) {
+        const backend = await createWebGpuBackend({ adapter });
+        log(`backend auto -> ${backend.description}`);
+        return backend;
+      }
+      log(`skipping software WebGPU adapter (${summary.text})`);
     }
-    log(`skipping software WebGPU adapter (${summary.text})`);
+  } else {
+    log("no GPU device node (/dev/dri/renderD*, /dev/nvidia*): not probing WebGPU");
   }
   try {
     const backend = await createCpuBackend({ threads: options.threads });
@@ -59,4 +72,36 @@ export async function createBackend(
   const backend = await createWasmBackend();
   log(`backend auto -> ${backend.description}`);
   return backend;
+}
+
+/**
+ * Whether a hardware GPU may be present. On Linux, only when a DRM render
+ * node or an NVIDIA device node exists (software adapters need neither and
+ * are skipped by `auto` anyway); elsewhere, always (probe to find out).
+ */
+export async function mayHaveGpu(): Promise<boolean> {
+  if (Deno.build.os !== "linux") return true;
+  for (const [dir, prefix] of [["/dev/dri", "renderD"], ["/dev", "nvidia"]]) {
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (entry.name.startsWith(prefix)) return true;
+      }
+    } catch {
+      // folder missing or unreadable: no such device here
+    }
+  }
+  return false;
+}
+
+/** Point an unset `XDG_RUNTIME_DIR` at a private (0700) temporary folder before a WebGPU probe. */
+async function prepareGpuProbe(): Promise<void> {
+  if (Deno.build.os !== "linux") return;
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = await Deno.makeTempDir({ prefix: "medtune-xdg-" });
+    await Deno.chmod(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // without env or write permission the probe may print Mesa's notice; nothing else changes
+  }
 }

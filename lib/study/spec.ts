@@ -8,6 +8,8 @@
  */
 
 import { createHash } from "node:crypto";
+import type { BackboneOptions } from "../models/common.ts";
+import { createModel, resolveModelName } from "../models/registry.ts";
 import type { RunAxes } from "./record.ts";
 
 /** Augmentation levels of the study. */
@@ -166,6 +168,12 @@ export function validateStudy(spec: StudySpec): void {
   if (!spec.seeds.length || spec.seeds.some((s) => !Number.isInteger(s) || s < 0)) {
     throw new Error(`study: seeds must be non-negative integers, got [${spec.seeds}]`);
   }
+  const repeated = spec.seeds.find((s, i) => spec.seeds.indexOf(s) !== i);
+  if (repeated !== undefined) {
+    throw new Error(
+      `study: seed ${repeated} is listed twice in [${spec.seeds}]; each seed runs once per configuration`,
+    );
+  }
   const f = spec.fixed;
   const positive: (keyof FixedSettings)[] = ["imageSize", "epochs", "batchSize", "lr"];
   for (const key of positive) {
@@ -178,6 +186,38 @@ export function validateStudy(spec: StudySpec): void {
     !Number.isInteger(f.epochs) || !Number.isInteger(f.batchSize) || !Number.isInteger(f.imageSize)
   ) {
     throw new Error("study: fixed.epochs, batchSize and imageSize must be integers");
+  }
+  for (const backbone of spec.axes.backbone) {
+    const problem = backboneSizeProblem(backbone, f);
+    if (problem) throw new Error(`study: ${problem}`);
+  }
+}
+
+/** The ViT patch size a study uses: `fixed.vitPatchSize`, else 16 from 64 px up, else 4. */
+export function studyPatchSize(fixed: Pick<FixedSettings, "imageSize" | "vitPatchSize">): number {
+  return fixed.vitPatchSize ?? (fixed.imageSize >= 64 ? 16 : 4);
+}
+
+/**
+ * Why `backbone` cannot take the study's image size, or `undefined` when it
+ * can: the registry's own checks, run on the options a run would use (a ViT's
+ * image size must be a multiple of its patch size).
+ */
+export function backboneSizeProblem(
+  backbone: string,
+  fixed: Pick<FixedSettings, "imageSize" | "vitPatchSize">,
+): string | undefined {
+  const vit = resolveModelName(backbone) === "vit_tiny_patch16_224";
+  try {
+    createModel(backbone, {
+      numClasses: 2,
+      inChannels: 3,
+      imageSize: fixed.imageSize,
+      ...(vit ? { patchSize: studyPatchSize(fixed) } : {}),
+    } as BackboneOptions);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
 
