@@ -10,7 +10,7 @@
  * @module
  */
 
-import { dtypeOfData, type Shape, type TensorData } from "../onnx/graph.ts";
+import { type DType, dtypeOfData, type Shape, type TensorData } from "../onnx/graph.ts";
 import {
   type Backend,
   type BackendSession,
@@ -135,6 +135,8 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     lost = info.message;
   });
   const ort = await loadOrtWeb();
+  const uploads = new WeakMap<DeviceTensor, () => Promise<TensorData>>();
+  const reads = new WeakMap<DeviceTensor, Promise<TensorData>>();
   const check = () => {
     if (lost !== undefined) throw new Error(`webgpu backend: the device was lost (${lost})`);
   };
@@ -183,24 +185,79 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
         return p;
       })();
       device.queue.writeBuffer(buffer, 0, padded as Uint8Array<ArrayBuffer>);
-      return ort.Tensor.fromGpuBuffer(buffer, {
-        dataType: dtypeOfData(data),
+      const dtype = dtypeOfData(data);
+      const read = () => readBuffer(device, buffer, dtype, data.length);
+      const tensor = ort.Tensor.fromGpuBuffer(buffer, {
+        dataType: dtype,
         dims: [...shape],
+        download: read,
         dispose: () => buffer.destroy(),
       });
+      uploads.set(tensor, read);
+      return tensor;
     },
     hostTensor: hostMemoryTensors(ort.Tensor, "webgpu").hostTensor,
-    async download(tensor: DeviceTensor): Promise<TensorData> {
+    download(tensor: DeviceTensor): Promise<TensorData> {
       check();
       // deno-lint-ignore no-explicit-any
       const t = tensor as any;
-      return t.location === "cpu" ? t.data : await t.getData();
+      if (t.location === "cpu") return Promise.resolve(t.data);
+      // Our uploads: read the buffer without turning the tensor into a host one
+      // (it stays a GPU feed for the next run).
+      const own = uploads.get(tensor);
+      if (own) return own();
+      if (t.location !== "gpu-buffer") {
+        return Promise.reject(
+          new Error(`webgpu backend download: a tensor at "${t.location}" cannot be read back`),
+        );
+      }
+      // Program outputs carry onnxruntime's downloader; share one read between callers
+      // (onnxruntime refuses a second read while the first is under way).
+      let pending = reads.get(tensor);
+      if (!pending) {
+        pending = t.getData() as Promise<TensorData>;
+        reads.set(tensor, pending);
+      }
+      return pending;
     },
     destroy() {
       device.destroy();
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * Read `length` elements of `dtype` from a GPU buffer: copy it into a
+ * MAP_READ staging buffer, map it, copy the bytes out, release the staging
+ * buffer.
+ */
+async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  dtype: DType,
+  length: number,
+): Promise<TensorData> {
+  const ctor = { float32: Float32Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[
+    dtype
+  ];
+  const byteLength = length * ctor.BYTES_PER_ELEMENT;
+  const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
+  const staging = device.createBuffer({
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const bytes = staging.getMappedRange(0, size).slice(0, byteLength);
+    staging.unmap();
+    return new ctor(bytes);
+  } finally {
+    staging.destroy();
+  }
 }
 
 function errText(err: unknown): string {
