@@ -4,7 +4,9 @@
  * `n − 1 − i` (the batch reversed), CutMix λ is corrected to the pasted box's
  * true area, and label smoothing is applied to the one-hot targets before
  * mixing (timm `mixup_target`). The loss should therefore be a plain
- * soft-target cross-entropy and must not smooth again.
+ * soft-target cross-entropy and must not smooth again. Multi-label targets
+ * (N×K 0/1 label vectors, smoothed towards ½) are mixed the same way, entry
+ * by entry, giving soft per-label targets for sigmoid binary cross-entropy.
  *
  * @module
  */

@@ -77,12 +77,23 @@ export interface RocCurve {
   thresholds: Float64Array;
 }
 
+/** Options of {@linkcode rocCurve}. */
+export interface RocCurveOptions extends PositiveClassOptions {
+  /**
+   * Drop points that lie on a straight segment between their neighbours, as
+   * sklearn's `drop_intermediate=True` (the curve and its AUC are unchanged;
+   * far fewer points to store or plot). Default `false`.
+   */
+  dropIntermediate?: boolean;
+}
+
 /**
  * ROC curve points like sklearn's `roc_curve(..., drop_intermediate=False)`:
  * one point per distinct score (tied scores give a single point), preceded by
- * the point (0, 0) at threshold `Infinity`; the last point is (1, 1).
+ * the point (0, 0) at threshold `Infinity`; the last point is (1, 1). With
+ * `dropIntermediate: true`, collinear points are dropped as sklearn's default.
  */
-export function rocCurve(scores: Scores, labels: Labels, options?: PositiveClassOptions): RocCurve {
+export function rocCurve(scores: Scores, labels: Labels, options?: RocCurveOptions): RocCurve {
   const where = "rocCurve";
   const s = toFloat64(scores, where);
   const y = toLabels(labels, where);
@@ -115,6 +126,21 @@ export function rocCurve(scores: Scores, labels: Labels, options?: PositiveClass
       tpr.push(tp / nPos);
       thresholds.push(s[idx]);
     }
+  }
+  if (options?.dropIntermediate && fpr.length > 3) {
+    // sklearn: over the points after (0, 0), keep the ends and every point where the
+    // second difference of the false- or true-positive counts is non-zero.
+    const fp = fpr.map((r) => Math.round(r * nNeg));
+    const tpc = tpr.map((r) => Math.round(r * nPos));
+    const keep = (j: number) =>
+      j <= 1 || j === fpr.length - 1 ||
+      fp[j + 1] - 2 * fp[j] + fp[j - 1] !== 0 || tpc[j + 1] - 2 * tpc[j] + tpc[j - 1] !== 0;
+    const idx = fpr.map((_, j) => j).filter(keep);
+    return {
+      fpr: Float64Array.from(idx, (j) => fpr[j]),
+      tpr: Float64Array.from(idx, (j) => tpr[j]),
+      thresholds: Float64Array.from(idx, (j) => thresholds[j]),
+    };
   }
   return {
     fpr: Float64Array.from(fpr),
@@ -172,4 +198,31 @@ export function aucOvr(probs: ScoreMatrix, labels: Labels, options?: AucOvrOptio
   let acc = 0;
   for (let k = 0; k < per.length; k++) acc += (per[k] * counts[k]) / y.length;
   return acc;
+}
+
+/**
+ * One-vs-rest ROC curve of each class of an N×K score matrix (class k's
+ * column, class k positive); `null` for a class absent from `labels` or
+ * present in every sample.
+ */
+export function rocCurvesOvr(
+  probs: ScoreMatrix,
+  labels: Labels,
+  options?: Pick<RocCurveOptions, "dropIntermediate">,
+): (RocCurve | null)[] {
+  const where = "rocCurvesOvr";
+  const m = toMatrix(probs, where);
+  const y = toLabels(labels, where);
+  checkSameLength(m.rows, y.length, where, "probs rows and labels");
+  checkLabelRange(y, m.cols, where);
+  const out: (RocCurve | null)[] = [];
+  for (let k = 0; k < m.cols; k++) {
+    try {
+      out.push(rocCurve(column(m, k), y, { ...options, positiveClass: k }));
+    } catch (err) {
+      if (!(err instanceof DegenerateSampleError)) throw err;
+      out.push(null);
+    }
+  }
+  return out;
 }

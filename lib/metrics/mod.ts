@@ -1,6 +1,6 @@
 /**
- * Evaluation metrics for medical image classifiers: exact AUC-ROC (binary and
- * one-vs-rest), ROC curves, accuracy, balanced accuracy,
+ * Evaluation metrics for medical image classifiers: exact AUC-ROC (binary,
+ * one-vs-rest and per label for multi-label tasks), ROC curves, accuracy, balanced accuracy,
  * sensitivity/specificity, Brier score, expected calibration error, confusion
  * matrices, a one-call {@linkcode evaluateScores} report, percentile-bootstrap
  * and Student-t intervals, and DeLong's test for correlated AUCs.
@@ -29,7 +29,26 @@ export {
   type PositiveClassOptions,
   type RocCurve,
   rocCurve,
+  type RocCurveOptions,
+  rocCurvesOvr,
 } from "./auc.ts";
+export {
+  aucPerLabel,
+  evaluateMultiLabel,
+  multiLabelBrierScore,
+  type MultiLabelOptions,
+  type MultiLabelReport,
+  rocCurvesPerLabel,
+} from "./multilabel.ts";
+export {
+  type BrierKind,
+  brierKindOf,
+  brierLabel,
+  type DatasetTask,
+  type MetricTask,
+  metricTaskOf,
+  taskNote,
+} from "./task.ts";
 export {
   accuracy,
   argmaxPredictions,
