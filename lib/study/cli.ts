@@ -1,0 +1,383 @@
+/**
+ * The `deno task ablate` command: flags → plan → data (downloaded when
+ * missing) → runs → report. {@linkcode runCli} returns the exit status: 0
+ * done, 1 a runtime failure (or a failed run), 2 a usage error. Normal
+ * output (plan, progress, results) goes to stdout; an error is one or two
+ * lines on stderr in the command's own terms (`--data`, `--offline`, the
+ * cache path), with a stack trace only under `--verbose` or
+ * `MEDTUNE_DEBUG=1`.
+ *
+ * @module
+ */
+
+import {
+  ChecksumError,
+  DownloadError,
+  loadMedMNIST,
+  type LoadMedMNISTOptions,
+  locateMedMNIST,
+  MEDMNIST_INFO,
+  medmnistDownloadUrl,
+  medmnistSearchDirs,
+} from "../data/medmnist.ts";
+import { DataError } from "../data/errors.ts";
+import type { Backend } from "../runtime/backend.ts";
+import { createBackend } from "../runtime/select.ts";
+import {
+  CliError,
+  cliHelp,
+  type CliOptions,
+  parseCliArgs,
+  studyFromOptions,
+} from "./cli_options.ts";
+import { createDownloadProgress } from "./download_progress.ts";
+import { finalizeStudy } from "./finalize.ts";
+import { estimateRunSeconds, planStudy } from "./plan.ts";
+import { createProgressPrinter, formatDuration } from "./progress.ts";
+import { mergeShards, readResults, resultsPath, runStudy } from "./runner.ts";
+import { planRuns, shardRuns, type StudySpec } from "./spec.ts";
+
+export { CliError, cliHelp, type CliOptions, parseCliArgs, studyFromOptions };
+
+/** Where the command writes, and test hooks for downloads. */
+export interface CliIo {
+  /** Normal output (default: stdout). */
+  out?: (text: string) => void;
+  /** Errors (default: stderr). */
+  err?: (text: string) => void;
+  /** Whether stdout is a terminal (default: asked of Deno). */
+  tty?: boolean;
+  /** Download hooks (mirror URL, md5 override, fetch) passed to the data layer. */
+  download?: Pick<LoadMedMNISTOptions, "fetch" | "baseUrl" | "md5">;
+}
+
+interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  tty: boolean;
+  download: CliIo["download"];
+}
+
+function resolveIo(io: CliIo): Io {
+  const enc = new TextEncoder();
+  return {
+    out: io.out ?? ((l) => Deno.stdout.writeSync(enc.encode(l.endsWith("\n") ? l : l + "\n"))),
+    err: io.err ?? ((l) => Deno.stderr.writeSync(enc.encode(l.endsWith("\n") ? l : l + "\n"))),
+    tty: io.tty ?? Deno.stdout.isTerminal(),
+    download: io.download,
+  };
+}
+
+/**
+ * Run `deno task ablate` with `args`; returns the exit status (0, 1 or 2).
+ * Never throws: every error is printed as one or two lines.
+ */
+export async function runCli(args: string[], io: CliIo = {}): Promise<number> {
+  const sink = resolveIo(io);
+  let verbose = args.includes("--verbose");
+  try {
+    const opts = parseCliArgs(args);
+    verbose = opts.verbose;
+    if (opts.help) {
+      sink.out(cliHelp());
+      return 0;
+    }
+    return await execute(opts, sink);
+  } catch (err) {
+    const { message, exitCode } = describeError(err);
+    sink.err(`medtune: ${message}`);
+    if (exitCode === 2) {
+      sink.err("usage: deno task ablate [flags]; deno task ablate --help lists them");
+    }
+    if (verbose) sink.err(String((err as Error)?.stack ?? err));
+    return exitCode;
+  }
+}
+
+async function execute(opts: CliOptions, io: Io): Promise<number> {
+  await checkCliPaths(opts);
+  // Check the flags against the CPU defaults before starting a backend.
+  studyFromOptions(opts, "cpu");
+  // The data comes first (found, else downloaded), so a missing file stops the command
+  // before anything starts; only --plan needs none.
+  if (!opts.plan) await ensureDataset(opts, io);
+  const backend = await createBackend(opts.backend, {
+    threads: opts.threads,
+    verbose: opts.verbose,
+    log: io.out,
+  });
+  try {
+    const spec = studyFromOptions(opts, backend.name);
+    if (opts.merge || opts.reportOnly) return await reportOnly(spec, opts, backend, io);
+    await printPlan(spec, opts, backend, io);
+    if (opts.plan) return 0;
+    return await train(spec, opts, backend, io);
+  } finally {
+    await backend.destroy().catch(() => {});
+  }
+}
+
+/**
+ * Check the paths the flags name before anything starts: `--data` is a
+ * folder, `--out` is (or can become) a writable folder, `--merge` and
+ * `--report-only` point at an existing study, `--pretrained` files exist.
+ */
+export async function checkCliPaths(o: CliOptions): Promise<void> {
+  if (o.data !== undefined) {
+    const st = await statOrUndefined(o.data);
+    if (!st?.isDirectory) {
+      throw new CliError(
+        `--data ${o.data}: ${st ? "is a file, not a folder" : "no such folder"}; give the folder ` +
+          `that holds ${o.dataset}.npz, or leave --data out to use the cache (downloaded there)`,
+      );
+    }
+  }
+  for (const [backbone, path] of Object.entries(o.pretrained)) {
+    const st = await statOrUndefined(path);
+    if (!st?.isFile) {
+      throw new CliError(
+        `--pretrained ${backbone}=${path}: ${st ? "is not a file" : "no such file"}; ` +
+          `give the path of a timm .safetensors file`,
+      );
+    }
+  }
+  if (o.merge || o.reportOnly) {
+    const flag = o.merge ? "--merge" : "--report-only";
+    if (!(await statOrUndefined(o.out))?.isDirectory) {
+      throw new CliError(
+        `${flag}: no study folder ${o.out}; pass --out DIR, the folder the study wrote to`,
+      );
+    }
+    return;
+  }
+  await checkWritable(o.out);
+}
+
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** `--out` must be a folder, or creatable in a writable one; nothing is created here. */
+async function checkWritable(out: string): Promise<void> {
+  let dir = out;
+  for (;;) {
+    const st = await statOrUndefined(dir);
+    if (st && !st.isDirectory) {
+      throw new CliError(
+        `--out ${out}: ${dir} is a file, not a folder; give a folder (it is created when missing)`,
+      );
+    }
+    if (st) break;
+    const parent = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) || "/" : ".";
+    if (parent === dir) break;
+    dir = parent;
+  }
+  try {
+    const probe = await Deno.makeTempFile({ dir, prefix: ".medtune-write-test-" });
+    await Deno.remove(probe);
+  } catch (err) {
+    throw new CliError(
+      `--out ${out}: cannot write in ${dir}${
+        err instanceof Deno.errors.PermissionDenied ? " (permission denied)" : ""
+      }; choose a writable folder`,
+      { cause: err },
+    );
+  }
+}
+
+async function printPlan(
+  spec: StudySpec,
+  opts: CliOptions,
+  backend: Backend,
+  io: Io,
+): Promise<void> {
+  const info = MEDMNIST_INFO[opts.dataset];
+  const sizes = info.samples;
+  const all = planRuns(spec);
+  const mine = opts.shard ? shardRuns(all, opts.shard) : all;
+  const path = resultsPath(opts.out, opts.shard);
+  const recorded = opts.resume ? await readResults(path, { log: io.out }) : [];
+  const doneIds = new Set(
+    recorded.filter((r) => r.status === "ok" || !opts.retryFailed).map((r) => r.id),
+  );
+  const plan = planStudy(spec, { backend: backend.name, sizes, doneIds, runs: mine });
+  const configs = new Set(mine.map((r) => r.configId)).size;
+  const f = spec.fixed;
+  const task = info.task === "ordinal-regression"
+    ? `ordinal grades, trained as ${info.numClasses}-class classification`
+    : `${info.task}, ${info.numClasses} ${info.task === "multi-label" ? "labels" : "classes"}`;
+  const shard = opts.shard ? `, shard ${opts.shard.index}/${opts.shard.count}` : "";
+  io.out(
+    [
+      `medtune ablation: ${spec.name}`,
+      `  dataset      ${info.name} (${task}; ${sizes.train}/${sizes.val}/${sizes.test} images)`,
+      `  backend      ${backend.description}`,
+      `  design       ${spec.design} (${configs} configurations × ${spec.seeds.length} seed(s) = ${mine.length} runs${shard})`,
+      `  image size   ${f.imageSize} px, batch ${f.batchSize}, up to ${f.epochs} epochs ` +
+      `(early stopping after epoch ${Math.min(f.minEpochs, f.epochs)}, patience ${f.patience})`,
+      `  to run       ${plan.runs.length} (${plan.done} already recorded in ${path})` +
+      (opts.resume ? "" : "; --no-resume moves earlier results aside"),
+      `  estimate     ≤ ${
+        formatDuration(plan.estimatedSeconds)
+      } (full epoch budgets; early stopping shortens it)`,
+      backend.name === "webgpu"
+        ? ""
+        : `  more         --seeds 3 --epochs 60 --design grid --image-size 64 (longer on CPU)`,
+    ].filter(Boolean).join("\n"),
+  );
+}
+
+/**
+ * Make sure the dataset file is on disk: found in `--data` (or
+ * `$MEDTUNE_DATA_DIR`, or the cache), else downloaded with a progress
+ * display, unless `--offline`. Returns its path.
+ */
+export async function ensureDataset(opts: CliOptions, io: CliIo = {}): Promise<string> {
+  const sink = resolveIo(io);
+  const info = MEDMNIST_INFO[opts.dataset];
+  const file = info.files[28];
+  const dirs = medmnistSearchDirs(opts.data);
+  for (const dir of dirs) {
+    if ((await statOrUndefined(`${dir}/${file.fileName}`))?.isFile) {
+      return `${dir}/${file.fileName}`;
+    }
+  }
+  const target = `${dirs[dirs.length - 1]}/${file.fileName}`;
+  const url = medmnistDownloadUrl(file, sink.download?.baseUrl);
+  if (opts.offline) {
+    throw new CliError(
+      `${file.fileName} not found (looked in ${
+        dirs.join(", ")
+      }) and --offline forbids downloading: ` +
+        `download ${url} (md5 ${file.md5}) and put it at ${target}, or run without --offline`,
+      { exitCode: 1 },
+    );
+  }
+  const progress = createDownloadProgress({ label: file.fileName, tty: sink.tty, write: sink.out });
+  sink.out(`${file.fileName} not found locally; downloading it into ${target}`);
+  const path = await locateMedMNIST(opts.dataset, {
+    root: opts.data,
+    download: true,
+    ...sink.download,
+    onProgress: (received, total) => progress.update(received, total),
+  });
+  progress.done();
+  return path;
+}
+
+async function train(
+  spec: StudySpec,
+  opts: CliOptions,
+  backend: Backend,
+  io: Io,
+): Promise<number> {
+  const sizes = MEDMNIST_INFO[opts.dataset].samples;
+  const studyOptions = {
+    outDir: opts.out,
+    backend,
+    dataDir: opts.data,
+    download: false,
+    shard: opts.shard,
+    retryFailed: opts.retryFailed,
+    fresh: !opts.resume,
+    log: io.out,
+    progress: createProgressPrinter({
+      tty: io.tty,
+      write: (t) => io.out(t.endsWith("\n") ? t.slice(0, -1) : t),
+      estimateSeconds: (run) => estimateRunSeconds(run, sizes, backend.name),
+    }),
+  };
+  const outcome = await runStudy(spec, studyOptions);
+  const failed = countFailed(outcome);
+  io.out(`ran ${outcome.ran} run(s), ${outcome.skipped} already recorded`);
+  const shard = opts.shard;
+  if (shard && shard.count > 1) {
+    io.out(
+      `shard ${shard.index}/${shard.count} done; when every shard is, run: deno task ablate --merge --out ${opts.out}`,
+    );
+  } else {
+    await writeReport(spec, opts, outcome.records, backend, io);
+  }
+  return failedExit(failed, opts, io);
+}
+
+function countFailed(outcome: { records: { status: string }[] } & { failed?: number }): number {
+  return outcome.failed ?? outcome.records.filter((r) => r.status === "failed").length;
+}
+
+function failedExit(failed: number, opts: CliOptions, io: Io): number {
+  if (!failed) return 0;
+  io.err(
+    `medtune: ${failed} run(s) failed (reasons in ${resultsPath(opts.out, opts.shard)}); ` +
+      `rerun the same command with --retry-failed to run them again`,
+  );
+  return 1;
+}
+
+async function writeReport(
+  spec: StudySpec,
+  opts: CliOptions,
+  records: Parameters<typeof finalizeStudy>[2],
+  backend: Backend,
+  io: Io,
+): Promise<void> {
+  const train = await loadMedMNIST(opts.dataset, { root: opts.data, split: "train" });
+  const result = await finalizeStudy(spec, opts.out, records, { backend, train, log: io.out });
+  const bestWritten = (result as { bestWritten?: boolean }).bestWritten ??
+    result.best !== undefined;
+  io.out(
+    `wrote ${opts.out}/report.html, results.md, results.csv, charts/` +
+      `${
+        bestWritten ? " and best/" : " (no run succeeded: no best/)"
+      } (${result.files.length} files)`,
+  );
+}
+
+async function reportOnly(
+  spec: StudySpec,
+  opts: CliOptions,
+  backend: Backend,
+  io: Io,
+): Promise<number> {
+  const records = opts.merge
+    ? await mergeShards(opts.out, { log: io.out })
+    : await readResults(resultsPath(opts.out), { log: io.out });
+  if (!records.length) {
+    throw new CliError(
+      `--report-only: no results in ${
+        resultsPath(opts.out)
+      }; run the study first (same flags, without --report-only)`,
+    );
+  }
+  await writeReport(spec, opts, records, backend, io);
+  return failedExit(records.filter((r) => r.status === "failed").length, opts, io);
+}
+
+/** The line(s) and exit status for an error reaching the command's boundary. */
+export function describeError(err: unknown): { message: string; exitCode: 1 | 2 } {
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof DownloadError) {
+    return {
+      message: `could not download ${err.url}: ${err.reason}. Check the network and run again, ` +
+        `or download it by hand and put it at ${err.target} (or pass --data DIR with the file)`,
+      exitCode: 1,
+    };
+  }
+  if (err instanceof ChecksumError) {
+    return {
+      message: `${err.path} is damaged or another version (md5 ${err.actual}, expected ` +
+        `${err.expected}); delete it and run again to download a fresh copy (or get ${err.url} by hand)`,
+      exitCode: 1,
+    };
+  }
+  if (err instanceof DataError) return { message: err.message, exitCode: 1 };
+  const message = err instanceof Error ? err.message : String(err);
+  return { message: `${message} (--verbose shows where)`, exitCode: 1 };
+}

@@ -1,0 +1,449 @@
+/**
+ * The flags of `deno task ablate`: parsing (`node:util` `parseArgs`) and
+ * validation into a typed {@linkcode CliOptions}, the help text, and the
+ * study spec the flags describe. Every problem is a {@linkcode CliError}
+ * that names the flag, the bad value and the fix.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { MEDMNIST_INFO, MEDMNIST_NAMES, type MedMNISTName } from "../data/medmnist.ts";
+import type { BackendChoice, BackendName } from "../runtime/backend.ts";
+import {
+  AUGMENT_LEVELS,
+  BACKBONE_LEVELS,
+  backboneSizeProblem,
+  defaultStudy,
+  parseShard,
+  SCHEDULE_LEVELS,
+  type Shard,
+  type StudySpec,
+} from "./spec.ts";
+
+/** A problem the command reports in one or two lines, with its exit status. */
+export class CliError extends Error {
+  /** 2 for a usage error (a bad flag), 1 for a runtime failure. */
+  readonly exitCode: 1 | 2;
+
+  /** Build the error; `exitCode` defaults to 2 (usage). */
+  constructor(message: string, options: { exitCode?: 1 | 2; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "CliError";
+    this.exitCode = options.exitCode ?? 2;
+  }
+}
+
+/** The validated flags of `deno task ablate`. */
+export interface CliOptions {
+  /** `--dataset`: a MedMNIST 2D dataset (default `breastmnist`). */
+  dataset: MedMNISTName;
+  /** `--data`: folder holding the `.npz` (default: `$MEDTUNE_DATA_DIR`, else the cache). */
+  data?: string;
+  /** `--offline`: never download; a missing file is an error that says where to put it. */
+  offline: boolean;
+  /** `--out`: output folder (default `runs/<dataset>-ablation`). */
+  out: string;
+  /** `--backend`. */
+  backend: BackendChoice;
+  /** `--threads` of the cpu backend. */
+  threads?: number;
+  /** `--design`. */
+  design?: "oat" | "grid";
+  /** `--baseline A/S/B`. */
+  baseline?: { augment: string; schedule: string; backbone: string };
+  /** `--augment`, `--schedule`, `--backbone` levels (undefined: all). */
+  axes: { augment?: string[]; schedule?: string[]; backbone?: string[] };
+  /** `--epochs`. */
+  epochs?: number;
+  /** `--image-size`. */
+  imageSize?: number;
+  /** `--batch-size` (default 32). */
+  batchSize: number;
+  /** `--lr` (default 1e-3). */
+  lr: number;
+  /** `--patience` (default 8). */
+  patience: number;
+  /** `--min-epochs` (default 20). */
+  minEpochs: number;
+  /** `--seeds`: the seeds themselves (undefined: the backend's default). */
+  seeds?: number[];
+  /** `--pretrained B=PATH`, by backbone. */
+  pretrained: Record<string, string>;
+  /** `--max-steps` per epoch. */
+  maxSteps?: number;
+  /** `--shard i/n`. */
+  shard?: Shard;
+  /** `--merge`. */
+  merge: boolean;
+  /** `--report-only`. */
+  reportOnly: boolean;
+  /** `--plan`: print the plan and exit. */
+  plan: boolean;
+  /** `--no-resume` sets this false: move old results aside and start afresh. */
+  resume: boolean;
+  /** `--retry-failed`. */
+  retryFailed: boolean;
+  /** `--verbose` (or env `MEDTUNE_DEBUG=1`): stack traces and backend notes. */
+  verbose: boolean;
+  /** `--help`. */
+  help: boolean;
+}
+
+/** One-line usage. */
+export const CLI_USAGE = "usage: deno task ablate [flags]   (deno task ablate --help lists them)";
+
+const BACKBONES_ACCEPTED: readonly string[] = [...BACKBONE_LEVELS, "vit_tiny"];
+
+/** The `--help` text: flags grouped by purpose, then three example command lines. */
+export function cliHelp(): string {
+  return `usage: deno task ablate [flags]
+
+Fine-tuning ablation on a MedMNIST 2D dataset: augmentation (${AUGMENT_LEVELS.join("/")}) ×
+LR schedule (${SCHEDULE_LEVELS.join("/")}) × backbone (${BACKBONE_LEVELS.join("/")}), with label
+smoothing 0.1, AdamW (weight decay 1e-2), dropout 0.3, gradient clipping at norm 1.0 and early
+stopping on validation AUC. Finished runs are appended to OUT/results.jsonl and a rerun resumes;
+then it writes results.csv, results.md, charts/, report.html and best/ (the best weights).
+Defaults follow the backend: 224 px, 60 epochs, 3 seeds on a hardware GPU; on CPU 28 px,
+30 epochs, 1 seed (about an hour on 2 cores). Exit status: 0 done, 1 a run or the command
+failed, 2 a bad flag.
+
+Data
+  --dataset NAME      ${MEDMNIST_NAMES.join(", ")}
+                      (default breastmnist)
+  --data DIR          folder with NAME.npz (default: $MEDTUNE_DATA_DIR, else the cache
+                      $MEDTUNE_CACHE_DIR or ~/.cache/medtune); a missing file is downloaded
+                      from Zenodo (md5-checked) into DIR or the cache
+  --offline           never download; a missing file ends with where to put it
+
+Design
+  --design D          oat (one axis at a time around the baseline, default) or grid (all)
+  --baseline A/S/B    oat baseline (default basic/cosine/resnet18)
+  --augment L,..      augmentation levels (default ${AUGMENT_LEVELS.join(",")})
+  --schedule L,..     schedule levels (default ${SCHEDULE_LEVELS.join(",")})
+  --backbone L,..     backbones (default ${BACKBONE_LEVELS.join(",")})
+  --seeds N|a,b,..    number of seeds, or the seeds themselves (distinct)
+  --pretrained B=PATH timm .safetensors for backbone B (repeatable)
+
+Training budget
+  --epochs N          epoch budget per run
+  --image-size N      image size (28 reads the 28 px file; others resize it; ViT needs a
+                      multiple of its patch, 4 below 64 px and 16 from 64 px)
+  --batch-size N      batch size (default 32)
+  --lr X              AdamW learning rate, > 0 (default 1e-3)
+  --patience N        early-stopping patience in epochs (default 8)
+  --min-epochs N      never stop early before epoch N (default 20)
+  --max-steps N       stop each epoch after N steps (smoke tests)
+  --backend NAME      auto (default: a hardware GPU, else cpu, else wasm), webgpu, cpu, wasm
+  --threads N         cpu backend threads (default: all cores)
+
+Outputs
+  --out DIR           output folder (default runs/NAME-ablation)
+  --plan              print the plan and exit
+  --report-only       write the report from OUT/results.jsonl without training
+  --no-resume         move earlier results and checkpoints aside and start afresh
+  --retry-failed      run the recorded failures again
+
+Distribution
+  --shard i/n         run only the i-th of n parts (OUT/results.shard-i-of-n.jsonl)
+  --merge             merge the shards' results into results.jsonl and write the report
+
+Other
+  --verbose           stack traces and backend notes (also env MEDTUNE_DEBUG=1)
+  -h, --help          this help
+
+Examples
+  deno task ablate
+  deno task ablate --design grid --seeds 3 --out runs/breast-grid
+  deno task ablate --dataset pneumoniamnist --epochs 10
+`;
+}
+
+const FLAGS = {
+  dataset: { type: "string" },
+  data: { type: "string" },
+  offline: { type: "boolean" },
+  // Accepted for older scripts: downloading a missing file is the default now.
+  download: { type: "boolean" },
+  out: { type: "string" },
+  backend: { type: "string" },
+  threads: { type: "string" },
+  design: { type: "string" },
+  baseline: { type: "string" },
+  augment: { type: "string" },
+  schedule: { type: "string" },
+  backbone: { type: "string" },
+  epochs: { type: "string" },
+  "image-size": { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  patience: { type: "string" },
+  "min-epochs": { type: "string" },
+  seeds: { type: "string" },
+  pretrained: { type: "string", multiple: true },
+  "max-steps": { type: "string" },
+  shard: { type: "string" },
+  merge: { type: "boolean" },
+  "report-only": { type: "boolean" },
+  plan: { type: "boolean" },
+  resume: { type: "boolean" },
+  "retry-failed": { type: "boolean" },
+  verbose: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function rawFlags(args: string[]) {
+  try {
+    return parseArgs({ args, options: FLAGS, allowPositionals: false, allowNegative: true })
+      .values;
+  } catch (err) {
+    // parseArgs says e.g. "Unknown option '--epoch'" or "Option '--out <value>' argument missing".
+    throw new CliError((err as Error).message.split(". ")[0]);
+  }
+}
+
+function intFlag(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new CliError(`--${name} must be a whole number >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+function listFlag(name: string, v: string | undefined, allowed: readonly string[]) {
+  if (v === undefined) return undefined;
+  const items = v.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new CliError(`--${name} needs at least one of ${allowed.join(", ")}`);
+  for (const item of items) {
+    if (!allowed.includes(item)) {
+      throw new CliError(`--${name}: unknown level "${item}"; choose from ${allowed.join(", ")}`);
+    }
+  }
+  const twice = items.find((x, i) => items.indexOf(x) !== i);
+  if (twice) throw new CliError(`--${name} lists "${twice}" twice; give each level once`);
+  return items;
+}
+
+function seedsFlag(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  if (!v.includes(",")) {
+    const n = intFlag("seeds", v, 1)!;
+    return Array.from({ length: n }, (_, i) => i);
+  }
+  const seeds = v.split(",").map((s) => {
+    const n = Number(s.trim());
+    if (s.trim() === "" || !Number.isInteger(n) || n < 0) {
+      throw new CliError(`--seeds: "${s}" is not a seed; seeds are whole numbers >= 0`);
+    }
+    return n;
+  });
+  const twice = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (twice !== undefined) {
+    throw new CliError(
+      `--seeds ${v} repeats seed ${twice}; give distinct seeds (e.g. --seeds 0,1,2 or --seeds 3)`,
+    );
+  }
+  return seeds;
+}
+
+function lrFlag(v: string | undefined): number {
+  if (v === undefined) return 1e-3;
+  const lr = Number(v);
+  if (v.trim() === "" || !Number.isFinite(lr) || lr <= 0) {
+    throw new CliError(`--lr must be a finite number > 0 (e.g. 1e-3), got "${v}"`);
+  }
+  return lr;
+}
+
+function choiceFlag<T extends string>(name: string, v: string | undefined, allowed: T[]) {
+  if (v === undefined) return undefined;
+  if (!(allowed as string[]).includes(v)) {
+    throw new CliError(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`);
+  }
+  return v as T;
+}
+
+function baselineFlag(v: string | undefined): CliOptions["baseline"] {
+  if (v === undefined) return undefined;
+  const [augment, schedule, backbone, extra] = v.split("/");
+  if (!backbone || extra !== undefined) {
+    throw new CliError(
+      `--baseline must look like augment/schedule/backbone (e.g. basic/cosine/resnet18), got "${v}"`,
+    );
+  }
+  listFlag("baseline", augment, AUGMENT_LEVELS);
+  listFlag("baseline", schedule, SCHEDULE_LEVELS);
+  listFlag("baseline", backbone, BACKBONES_ACCEPTED);
+  return { augment, schedule, backbone };
+}
+
+function pretrainedFlag(items: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const eq = item.indexOf("=");
+    const name = item.slice(0, eq);
+    if (eq < 1 || eq === item.length - 1 || !BACKBONES_ACCEPTED.includes(name)) {
+      throw new CliError(
+        `--pretrained must look like BACKBONE=PATH with BACKBONE one of ${
+          BACKBONE_LEVELS.join(", ")
+        }, got "${item}"`,
+      );
+    }
+    out[name] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+function datasetFlag(v: string | undefined): MedMNISTName {
+  if (v === undefined) return "breastmnist";
+  const name = v.toLowerCase();
+  if (!(MEDMNIST_NAMES as readonly string[]).includes(name)) {
+    throw new CliError(
+      `--dataset: unknown dataset "${v}"; choose one of ${MEDMNIST_NAMES.join(", ")}`,
+    );
+  }
+  return name as MedMNISTName;
+}
+
+function envDebug(): boolean {
+  try {
+    return Deno.env.get("MEDTUNE_DEBUG") === "1";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parse and check the flags of `deno task ablate` (no file access). Throws a
+ * {@linkcode CliError} (exit 2) naming the flag, the bad value and the fix.
+ */
+export function parseCliArgs(args: string[]): CliOptions {
+  const v = rawFlags(args);
+  if (v.download && v.offline) {
+    throw new CliError("--download and --offline exclude each other; give one");
+  }
+  const dataset = datasetFlag(v.dataset);
+  const opts: CliOptions = {
+    dataset,
+    data: v.data?.replace(/(.)\/+$/, "$1"),
+    offline: v.offline ?? false,
+    out: (v.out ?? `runs/${dataset}-ablation`).replace(/(.)\/+$/, "$1"),
+    backend: choiceFlag("backend", v.backend, ["auto", "cpu", "wasm", "webgpu"]) ?? "auto",
+    threads: intFlag("threads", v.threads),
+    design: choiceFlag("design", v.design, ["oat", "grid"]),
+    baseline: baselineFlag(v.baseline),
+    axes: {
+      augment: listFlag("augment", v.augment, AUGMENT_LEVELS),
+      schedule: listFlag("schedule", v.schedule, SCHEDULE_LEVELS),
+      backbone: listFlag("backbone", v.backbone, BACKBONES_ACCEPTED),
+    },
+    epochs: intFlag("epochs", v.epochs),
+    imageSize: intFlag("image-size", v["image-size"]),
+    batchSize: intFlag("batch-size", v["batch-size"]) ?? 32,
+    lr: lrFlag(v.lr),
+    patience: intFlag("patience", v.patience) ?? 8,
+    minEpochs: intFlag("min-epochs", v["min-epochs"], 0) ?? 20,
+    seeds: seedsFlag(v.seeds),
+    pretrained: pretrainedFlag(v.pretrained),
+    maxSteps: intFlag("max-steps", v["max-steps"]),
+    shard: v.shard === undefined ? undefined : shardFlag(v.shard),
+    merge: v.merge ?? false,
+    reportOnly: v["report-only"] ?? false,
+    plan: v.plan ?? false,
+    resume: v.resume ?? true,
+    retryFailed: v["retry-failed"] ?? false,
+    verbose: v.verbose ?? envDebug(),
+    help: v.help ?? false,
+  };
+  checkCombinations(opts);
+  return opts;
+}
+
+function shardFlag(text: string): Shard {
+  try {
+    return parseShard(text);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+function checkCombinations(o: CliOptions): void {
+  const pairs: [boolean, string][] = [
+    [o.merge && o.reportOnly, "--merge and --report-only"],
+    [o.merge && o.shard !== undefined, "--merge and --shard"],
+    [!o.resume && o.retryFailed, "--no-resume and --retry-failed"],
+    [!o.resume && (o.merge || o.reportOnly), "--no-resume and --merge/--report-only"],
+  ];
+  for (const [bad, what] of pairs) {
+    if (bad) throw new CliError(`${what} exclude each other; give one`);
+  }
+  const { baseline, design, axes } = o;
+  if (baseline && design !== "grid") {
+    for (const axis of ["augment", "schedule", "backbone"] as const) {
+      const levels = axes[axis];
+      if (levels && !levels.includes(baseline[axis])) {
+        throw new CliError(
+          `--baseline ${axis} "${baseline[axis]}" is not among --${axis} ${
+            levels.join(",")
+          }; add it there or change --baseline`,
+        );
+      }
+    }
+  }
+}
+
+/** Per-backend defaults: the original study on a GPU, an hour-sized one on CPU. */
+export function backendDefaults(backend: BackendName) {
+  return backend === "webgpu"
+    ? { imageSize: 224, epochs: 60, seeds: [0, 1, 2] }
+    : { imageSize: 28, epochs: 30, seeds: [0] };
+}
+
+/**
+ * The study the flags describe on `backend`. Combinations that a planned
+ * run could not train (an image size a backbone cannot take) are
+ * {@linkcode CliError}s here, before anything trains.
+ */
+export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec {
+  const d = backendDefaults(backend);
+  const info = MEDMNIST_INFO[o.dataset];
+  const fixed = {
+    dataset: o.dataset,
+    imageSize: o.imageSize ?? d.imageSize,
+    epochs: o.epochs ?? d.epochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    patience: o.patience,
+    minEpochs: o.minEpochs,
+    maxStepsPerEpoch: o.maxSteps,
+    pretrained: Object.keys(o.pretrained).length ? o.pretrained : undefined,
+  };
+  const backbones = o.axes.backbone ?? [...BACKBONE_LEVELS];
+  for (const b of backbones) {
+    const problem = backboneSizeProblem(b, fixed);
+    if (problem) {
+      throw new CliError(
+        `--image-size ${fixed.imageSize}: ${
+          problem.split("; ")[0]
+        }; pick another size (e.g. 28, 64, 224) or leave ${b} out of --backbone`,
+      );
+    }
+  }
+  try {
+    return defaultStudy({
+      name: `${info.pythonClass} fine-tuning ablation`,
+      design: o.design,
+      baseline: o.baseline,
+      axes: {
+        augment: o.axes.augment ?? [...AUGMENT_LEVELS],
+        schedule: o.axes.schedule ?? [...SCHEDULE_LEVELS],
+        backbone: backbones,
+      },
+      seeds: o.seeds ?? d.seeds,
+      fixed,
+    });
+  } catch (err) {
+    throw new CliError(`the flags describe no valid study: ${(err as Error).message}`);
+  }
+}
