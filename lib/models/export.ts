@@ -9,13 +9,18 @@
 
 import { ModelContext } from "../nn/context.ts";
 import type { Model } from "../nn/model.ts";
-import { softmax } from "../onnx/ops.ts";
+import { sigmoid, softmax } from "../onnx/ops.ts";
 import { modelSpec } from "./spec.ts";
 
 /** Options of {@linkcode exportOnnx}. */
 export interface ExportOnnxOptions {
   /** Outputs to write, in order (default both: `logits` `[N, K]` and `probs` `[N, K]`). */
   outputs?: readonly ("logits" | "probs")[];
+  /**
+   * How `probs` is computed from the logits: `softmax` over classes (default,
+   * single-label tasks) or `sigmoid` per label (multi-label tasks).
+   */
+  probs?: "softmax" | "sigmoid";
   /** Name of the image input `[N, C, H, W]` (default `input`). */
   inputName?: string;
   /** Extra `metadata_props` (the model name and config are always written). */
@@ -85,12 +90,17 @@ export function exportOnnx(
   }
   for (const name of outputs) {
     if (name === "logits") ctx.graph.output("logits", logits);
-    else if (name === "probs") ctx.graph.output("probs", softmax(logits, -1));
-    else throw new Error(`exportOnnx: unknown output "${name}"; choose logits and/or probs`);
+    else if (name === "probs") {
+      ctx.graph.output(
+        "probs",
+        options.probs === "sigmoid" ? sigmoid(logits) : softmax(logits, -1),
+      );
+    } else throw new Error(`exportOnnx: unknown output "${name}"; choose logits and/or probs`);
   }
   return ctx.graph.toModel({
     metadata: {
       ...options.metadata,
+      ...(options.probs === "sigmoid" ? { "medtune.probs": "sigmoid" } : {}),
       "medtune.model": model.name,
       "medtune.config": JSON.stringify(model.config),
     },
