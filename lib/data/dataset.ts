@@ -5,6 +5,8 @@
  * @module
  */
 
+import { DataError } from "./errors.ts";
+
 /**
  * Task type of a dataset:
  * - `"multi-class"`: one label in `0..numClasses-1` per image;
@@ -98,4 +100,142 @@ export function classCounts(dataset: Dataset): number[] {
   const counts = new Array<number>(dataset.numClasses).fill(0);
   for (const l of dataset.labels) counts[l]++;
   return counts;
+}
+
+const TASKS: readonly TaskType[] = ["multi-class", "binary", "multi-label", "ordinal-regression"];
+
+/** Datasets already validated, with the arrays they were validated with. */
+const validated = new WeakMap<Dataset, { images: unknown; labels: unknown }>();
+
+/** How a dataset is named in error messages: `dataset "breastmnist" (train split)`. */
+export function datasetLabel(dataset: Dataset): string {
+  return `dataset ${JSON.stringify(dataset.name)} (${dataset.split} split)`;
+}
+
+/**
+ * Check a dataset (e.g. one built by hand) before anything reads it: shape
+ * fields, task and class count; the pixel buffer's length (`n·h·w·c`) and,
+ * for float pixels, that every value is finite; the labels' length and
+ * values (integers in `0..numClasses-1`, or 0/1 per label for
+ * `"multi-label"`). Throws a {@linkcode DataError} naming the dataset, split,
+ * image and value. A dataset is scanned once: later calls with the same
+ * object and arrays return at once.
+ */
+export function validateDataset(dataset: Dataset): void {
+  const seen = validated.get(dataset);
+  if (seen && seen.images === dataset.images && seen.labels === dataset.labels) return;
+  const what = datasetLabel(dataset);
+  const fail = (problem: string): never => {
+    throw new DataError(`${what}: ${problem}`);
+  };
+  const { n, height, width, channels, numClasses, task } = dataset;
+  const positiveInt = (key: string, v: unknown) => {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+      fail(`${key} must be an integer >= 1, got ${v}`);
+    }
+  };
+  positiveInt("n", n);
+  positiveInt("height", height);
+  positiveInt("width", width);
+  if (channels !== 1 && channels !== 3) fail(`channels must be 1 or 3, got ${channels}`);
+  if (!TASKS.includes(task)) {
+    fail(
+      `task must be one of ${TASKS.map((t) => `"${t}"`).join(", ")}, got ${JSON.stringify(task)}`,
+    );
+  }
+  positiveInt("numClasses", numClasses);
+  if (task === "binary" && numClasses !== 2) {
+    fail(`a binary task has numClasses 2, got ${numClasses}`);
+  }
+  if ((task === "multi-class" || task === "ordinal-regression") && numClasses < 2) {
+    fail(`a ${task} task needs numClasses >= 2, got ${numClasses}`);
+  }
+  if (Array.isArray(dataset.labelNames) && dataset.labelNames.length !== numClasses) {
+    fail(
+      `labelNames has ${dataset.labelNames.length} names but numClasses is ${numClasses}; ` +
+        `give one name per class`,
+    );
+  }
+
+  // Pixels.
+  const images = dataset.images as unknown;
+  if (!ArrayBuffer.isView(images) || images instanceof DataView || isBigIntArray(images)) {
+    fail(`images must be a Uint8Array (N×H×W×C), got ${typeName(images)}`);
+  }
+  const px = images as ArrayLike<number>;
+  const perImage = height * width * channels;
+  if (px.length !== n * perImage) {
+    fail(
+      `images has ${px.length} values but n·h·w·c = ${n}·${height}·${width}·${channels} = ` +
+        `${n * perImage}; the pixel buffer must hold exactly n images of ${height}×${width}×` +
+        `${channels} (HWC, uint8)`,
+    );
+  }
+  if (!(images instanceof Uint8Array || images instanceof Uint8ClampedArray)) {
+    // Float (or wider integer) pixels: the loader reads them as 0..255 values.
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < px.length; i++) {
+      if (!Number.isFinite(px[i])) {
+        if (first < 0) first = i;
+        bad++;
+      }
+    }
+    if (bad) {
+      fail(
+        `images holds ${bad} non-finite value(s), the first ${px[first]} in image ${
+          Math.floor(first / perImage)
+        } (offset ${first}); pixels must be finite 0..255 values — replace or drop those images`,
+      );
+    }
+  }
+
+  // Labels.
+  const labels = dataset.labels as unknown;
+  if (!ArrayBuffer.isView(labels) || labels instanceof DataView || isBigIntArray(labels)) {
+    fail(`labels must be an Int32Array, got ${typeName(labels)}`);
+  }
+  const lab = labels as ArrayLike<number>;
+  const multiLabel = task === "multi-label";
+  const expected = multiLabel ? n * numClasses : n;
+  if (lab.length !== expected) {
+    fail(
+      multiLabel
+        ? `labels has ${lab.length} values but a multi-label task needs n·numClasses = ` +
+          `${n}·${numClasses} = ${expected} (one 0/1 row per image)`
+        : `labels has ${lab.length} values but there are ${n} images (one label per image)`,
+    );
+  }
+  const maxLabel = multiLabel ? 1 : numClasses - 1;
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < lab.length; i++) {
+    const v = lab[i];
+    if (!(Number.isInteger(v) && v >= 0 && v <= maxLabel)) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (bad) {
+    const image = multiLabel ? Math.floor(first / numClasses) : first;
+    const at = multiLabel ? `image ${image}, label ${first % numClasses}` : `image ${image}`;
+    fail(
+      `${bad} label(s) out of range, the first ${lab[first]} at ${at}; ` +
+        (multiLabel
+          ? `a multi-label task takes 0 or 1 per label`
+          : `a ${task} task with ${numClasses} classes takes integers 0..${maxLabel}`) +
+        ` — fix the labels or numClasses`,
+    );
+  }
+  validated.set(dataset, { images: dataset.images, labels: dataset.labels });
+}
+
+function isBigIntArray(v: unknown): boolean {
+  return v instanceof BigInt64Array || v instanceof BigUint64Array;
+}
+
+function typeName(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return "a plain array";
+  return (v as object).constructor?.name ?? typeof v;
 }

@@ -41,8 +41,10 @@ export {
   classCounts,
   computeChannelStats,
   type Dataset,
+  datasetLabel,
   type Split,
   type TaskType,
+  validateDataset,
 } from "./dataset.ts";
 export {
   ChecksumError,

@@ -47,6 +47,10 @@ export interface Checkpoint {
   weights: Map<string, Float32Array>;
   /** Optimizer state by key (empty for model checkpoints). */
   optimizer: Map<string, Float32Array>;
+  /** Shape of every weight and optimizer tensor as stored, by the same keys. */
+  shapes: { weights: Map<string, number[]>; optimizer: Map<string, number[]> };
+  /** The file it was read from. */
+  path: string;
   /** Metadata. */
   info: CheckpointInfo;
 }
@@ -103,7 +107,7 @@ export async function saveCheckpoint(
 
 /** Read a checkpoint written by {@linkcode saveCheckpoint}. */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
-  const { tensors, metadata } = await loadSafetensors(path);
+  const { tensors, metadata } = await readCheckpointFile(path);
   if (!metadata || metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(
       `${path}: not a medtune checkpoint (metadata.format is ${
@@ -122,18 +126,26 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   };
   const weights = new Map<string, Float32Array>();
   const optimizer = new Map<string, Float32Array>();
+  const shapes = { weights: new Map<string, number[]>(), optimizer: new Map<string, number[]>() };
   for (const [name, t] of tensors) {
     if (name.endsWith(".num_batches_tracked")) continue;
     if (!(t.data instanceof Float32Array)) {
       throw new Error(`${path}: tensor "${name}" is ${t.dtype}, expected F32`);
     }
-    if (name.startsWith(OPTIMIZER)) optimizer.set(name.slice(OPTIMIZER.length), t.data);
-    else weights.set(name, t.data);
+    if (name.startsWith(OPTIMIZER)) {
+      optimizer.set(name.slice(OPTIMIZER.length), t.data);
+      shapes.optimizer.set(name.slice(OPTIMIZER.length), [...t.shape]);
+    } else {
+      weights.set(name, t.data);
+      shapes.weights.set(name, [...t.shape]);
+    }
   }
   const num = (key: string) => (metadata[key] === undefined ? undefined : Number(metadata[key]));
   return {
     weights,
     optimizer,
+    shapes,
+    path,
     info: {
       model: metadata.model,
       modelConfig: parse("model_config", {}),
@@ -146,4 +158,92 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
       extra: parse("extra", undefined),
     },
   };
+}
+
+async function readCheckpointFile(path: string): ReturnType<typeof loadSafetensors> {
+  try {
+    return await loadSafetensors(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`${path}: no such checkpoint file; check the path`, { cause: err });
+    }
+    if (err instanceof Deno.errors.IsADirectory) {
+      throw new Error(
+        `${path}: is a folder, not a checkpoint file; give the path of a .safetensors file`,
+        { cause: err },
+      );
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new Error(`${path}: cannot read the checkpoint (permission denied)`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** What a checkpoint must hold: every tensor's shape by name. */
+export interface ExpectedTensors {
+  /** Model weights (parameters and buffers) by timm name. */
+  weights: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Optimizer state by key (e.g. `adam_m:fc.weight`); checked only when
+   * given (resuming), since a model checkpoint holds none.
+   */
+  optimizer?: ReadonlyMap<string, readonly number[]>;
+}
+
+/**
+ * Check that `checkpoint` holds exactly the tensors of `expected`, by name
+ * and shape (`num_batches_tracked` is not a weight and is ignored). Throws
+ * one error naming the checkpoint's file and listing every missing,
+ * unexpected and mis-shaped tensor; `what` names the model (e.g.
+ * `"resnet18"`).
+ */
+export function checkCheckpointTensors(
+  checkpoint: Checkpoint,
+  expected: ExpectedTensors,
+  what: string,
+): void {
+  const problems: string[] = [];
+  const compare = (
+    kind: string,
+    got: ReadonlyMap<string, readonly number[]>,
+    want: ReadonlyMap<string, readonly number[]>,
+  ) => {
+    const missing = [...want.keys()].filter((k) => !got.has(k));
+    const unexpected = [...got.keys()].filter((k) => !want.has(k));
+    const misshaped = [...want].filter(([k, shape]) => got.has(k) && !sameShape(got.get(k)!, shape))
+      .map(([k, shape]) => `${k}: file ${fmt(got.get(k)!)}, model ${fmt(shape)}`);
+    if (missing.length) problems.push(`missing ${kind} (${missing.length}): ${list(missing)}`);
+    if (unexpected.length) {
+      problems.push(`unexpected ${kind} (${unexpected.length}): ${list(unexpected)}`);
+    }
+    if (misshaped.length) {
+      problems.push(`wrong shape (${misshaped.length}): ${list(misshaped, "; ")}`);
+    }
+  };
+  compare("tensors", checkpoint.shapes.weights, expected.weights);
+  if (expected.optimizer) {
+    compare("optimizer state", checkpoint.shapes.optimizer, expected.optimizer);
+  }
+  if (problems.length === 0) return;
+  throw new Error(
+    `${checkpoint.path}: the checkpoint does not fit ${what}.\n  ${problems.join("\n  ")}\n` +
+      `Fix: load a checkpoint saved from a model created with the same options ` +
+      `(numClasses, inChannels, imageSize, ...) and optimizer, or start from published timm ` +
+      `weights with loadPretrained.`,
+  );
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function fmt(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function list(items: readonly string[], sep = ", "): string {
+  return items.length > 20
+    ? `${items.slice(0, 20).join(sep)}${sep}... (${items.length - 20} more)`
+    : items.join(sep);
 }

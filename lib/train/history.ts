@@ -27,6 +27,16 @@ export interface EpochRecord {
   valAuc: number | null;
   /** Wall seconds of the epoch (train + eval). */
   seconds: number;
+  /** Train steps taken in the epoch. */
+  steps?: number;
+  /** Loss of the epoch's last finite step. */
+  lastLoss?: number;
+  /**
+   * True for an epoch cut short by divergence (the last record of a
+   * `TrainingDivergedError`'s history): train fields cover `steps` steps,
+   * validation fields are NaN / null.
+   */
+  partial?: boolean;
 }
 
 /** Metrics of one split at the selected checkpoint. */

@@ -31,17 +31,21 @@ export { crossEntropyOfProbs, type ScoredPredictions, scoreProbabilities } from 
 export {
   type Checkpoint,
   CHECKPOINT_FORMAT,
+  checkCheckpointTensors,
   type CheckpointInfo,
+  type ExpectedTensors,
   loadCheckpoint,
   saveCheckpoint,
   type SaveCheckpointOptions,
 } from "./checkpoint.ts";
 export {
+  type DivergenceDetails,
   type EarlyStopping,
   type EpochEvent,
   type Evaluation,
   type FitOptions,
   type FitResult,
+  NonFinitePredictionsError,
   Trainer,
   type TrainerOptions,
   TrainingDivergedError,

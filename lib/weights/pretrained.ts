@@ -134,7 +134,7 @@ export async function loadPretrained(
   }
   const label = typeof source === "string" ? source : "<safetensors>";
   let decoded: DecodedSafetensors;
-  if (typeof source === "string") decoded = await loadSafetensors(source);
+  if (typeof source === "string") decoded = await readPretrainedFile(source, model.name);
   else if (source instanceof Uint8Array) decoded = decodeSafetensors(source);
   else if (source instanceof Map) {
     decoded = { tensors: source as Map<string, SafeTensor>, metadata: null };
@@ -149,6 +149,31 @@ export async function loadPretrained(
   if (target instanceof Map) { for (const [k, v] of weights) target.set(k, v); }
   else target.setWeights(weights);
   return report;
+}
+
+/** Read a weights file, turning a missing or unreadable file into an error that names it. */
+async function readPretrainedFile(path: string, model: string): Promise<DecodedSafetensors> {
+  const where = `loadPretrained(${model}) from ${path}`;
+  try {
+    return await loadSafetensors(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `${where}: no such file; give the path of a timm .safetensors file ` +
+          `(e.g. resnet18.a1_in1k.safetensors from the Hugging Face hub)`,
+        { cause: err },
+      );
+    }
+    if (err instanceof Deno.errors.IsADirectory) {
+      throw new Error(`${where}: is a folder; give the path of a .safetensors file in it`, {
+        cause: err,
+      });
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new Error(`${where}: cannot read the file (permission denied)`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** Options of {@linkcode adaptPretrained}. */
