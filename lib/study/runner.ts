@@ -12,11 +12,12 @@
 
 import type { Dataset } from "../data/dataset.ts";
 import { loadMedMNISTSplits } from "../data/medmnist.ts";
-import { rocCurve } from "../metrics/mod.ts";
+import { metricTaskOf, rocCurve, taskNote } from "../metrics/mod.ts";
 import { createModel } from "../models/registry.ts";
 import type { Model } from "../nn/model.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { constant, cosine, type LrSchedule, warmupCosine } from "../train/schedules.ts";
+import { rocCurvesPerClass } from "../train/evaluate.ts";
 import { type Evaluation, Trainer, TrainingDivergedError } from "../train/trainer.ts";
 import { appendLine, atomicWriteFile } from "../util/fs.ts";
 import type { EpochRecord, RunRecord } from "./record.ts";
@@ -204,6 +205,10 @@ export async function executeRun(
     seed: run.seed,
     backend: options.backend.description,
     imageSize: f.imageSize,
+    task: train.task,
+    scoredAs: metricTaskOf(train.task, train.numClasses),
+    taskNote: taskNote(train.task, train.numClasses),
+    classNames: [...train.labelNames],
   };
   let trainer: Trainer | undefined;
   try {
@@ -235,8 +240,12 @@ export async function executeRun(
       await trainer.evaluate(val),
       await trainer.evaluate(test),
     ];
+    const binary = testEval.task === "binary";
     const scores = positiveScores(testEval);
-    const roc = test.numClasses === 2 ? rocCurve(scores, testEval.labels) : undefined;
+    const roc = binary ? rocCurve(scores, testEval.labels) : undefined;
+    const rocPerClass = rocCurvesPerClass(testEval.probs, testEval.labels, test.numClasses, {
+      task: testEval.task,
+    });
     await cleanRunDir(dir);
     return {
       ...base,
@@ -247,9 +256,12 @@ export async function executeRun(
       train: trainEval.metrics,
       val: valEval.metrics,
       test: testEval.metrics,
-      testScores: Array.from(scores),
-      testLabels: Array.from(testEval.labels),
+      testScores: binary ? Array.from(scores) : undefined,
+      testLabels: binary ? Array.from(testEval.labels) : undefined,
+      testProbs: binary ? undefined : Array.from(testEval.probs, (p) => Math.round(p * 1e6) / 1e6),
+      testTargets: binary ? undefined : Array.from(testEval.labels),
       roc: roc ? { fpr: Array.from(roc.fpr), tpr: Array.from(roc.tpr) } : undefined,
+      rocPerClass,
       gapAuc: trainEval.metrics.auc !== null && valEval.metrics.auc !== null
         ? trainEval.metrics.auc - valEval.metrics.auc
         : null,

@@ -14,11 +14,11 @@ import { ModelContext } from "../nn/context.ts";
 import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import type { Tensor } from "../onnx/graph.ts";
-import { add, mul, softmax } from "../onnx/ops.ts";
+import { add, mul, sigmoid, softmax } from "../onnx/ops.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { Program, StateStore } from "../runtime/program.ts";
 import { hashSeed, Rng } from "../util/rng.ts";
-import { softmaxCrossEntropy } from "./loss.ts";
+import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from "./loss.ts";
 import {
   adamWUpdate,
   clipByGlobalNorm,
@@ -39,8 +39,14 @@ export interface TrainingSessionOptions {
   optimizer: OptimizerConfig;
   /** Label smoothing of the loss (0.1 in the study). */
   labelSmoothing?: number;
-  /** Class weights of the loss. */
+  /** Class weights of the loss (per-label weights when `multiLabel`). */
   classWeights?: readonly number[];
+  /**
+   * Train a multi-label head: sigmoid binary cross-entropy per label (label
+   * smoothing towards ½ per label) instead of softmax cross-entropy, and
+   * per-label sigmoid probabilities from `predict` (default `false`).
+   */
+  multiLabel?: boolean;
   /** Clip gradients to this global L2 norm (default: no clipping). */
   clipGradNorm?: number;
   /** Conv weight-gradient formulation (default: `dilated` on webgpu, `im2col` elsewhere). */
@@ -70,7 +76,7 @@ export interface StepResult {
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** Softmax probabilities `[N, K]` of the batch (train mode). */
+  /** Probabilities `[N, K]` of the batch (train mode): softmax, or sigmoid per label when multi-label. */
   probs: Float32Array;
 }
 
@@ -101,10 +107,15 @@ export class TrainingSession {
     const targets = g.input("targets", "float32", [b, model.numClasses]);
     const logits = model.build(train, x);
     checkLogits(model, logits, b);
-    const { loss, probs } = softmaxCrossEntropy(logits, targets, {
-      labelSmoothing: options.labelSmoothing,
-      classWeights: options.classWeights,
-    });
+    const { loss, probs } = options.multiLabel
+      ? sigmoidBinaryCrossEntropy(logits, targets, {
+        labelSmoothing: options.labelSmoothing,
+        labelWeights: options.classWeights,
+      })
+      : softmaxCrossEntropy(logits, targets, {
+        labelSmoothing: options.labelSmoothing,
+        classWeights: options.classWeights,
+      });
     const params = [...train.params.values()];
     const grads = gradients(loss, params.map((p) => p.tensor), {
       convWeightGrad: options.convWeightGrad ?? (backend.name === "webgpu" ? "dilated" : "im2col"),
@@ -175,7 +186,10 @@ export class TrainingSession {
     const evalLogits = model.build(evalCtx, ex);
     checkLogits(model, evalLogits, evalB);
     evalCtx.graph.output("logits", evalLogits);
-    evalCtx.graph.output("probs", softmax(evalLogits, -1));
+    evalCtx.graph.output(
+      "probs",
+      options.multiLabel ? sigmoid(evalLogits) : softmax(evalLogits, -1),
+    );
     const evalState: Record<string, string> = {};
     for (const p of evalCtx.params.values()) evalState[p.tensor.name] = PARAM + p.info.name;
     for (const buf of evalCtx.buffers.values()) evalState[buf.tensor.name] = BUFFER + buf.info.name;
