@@ -12,8 +12,10 @@ import type { Dataset } from "../data/dataset.ts";
 import { summarizeRuns, writeStudyReport } from "../report/mod.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { Trainer } from "../train/trainer.ts";
-import { atomicWriteFile } from "../util/fs.ts";
+import { atomicWriteFile, exists } from "../util/fs.ts";
+import { crashPoint } from "./fault.ts";
 import type { RunRecord } from "./record.ts";
+import { dedupeRecords } from "./results_log.ts";
 import { modelForRun, runDir } from "./runner.ts";
 import { type PlannedRun, planRuns, type StudySpec } from "./spec.ts";
 
@@ -29,13 +31,22 @@ export interface FinalizeOptions {
 
 /** What {@linkcode finalizeStudy} wrote. */
 export interface FinalizeResult {
-  /** Every file written. */
+  /** Every file written (and only those). */
   files: string[];
-  /** The best configuration's id and the run whose weights were exported. */
+  /** Whether `best/` (weights, ONNX, config) was written. */
+  bestWritten: boolean;
+  /** The best configuration's id and the run whose weights were exported (when written). */
   best?: { configId: string; runId: string };
 }
 
-/** Write the grid, the report and the best checkpoint for the records of `spec`'s runs. */
+/**
+ * Write the grid, the report and the best checkpoint for the records of
+ * `spec`'s runs. Records are deduplicated by run id first. `best/` is written
+ * from the best configuration's run with the highest validation AUC whose
+ * weights are still in `runs/<id>/best.safetensors` (the next seed when they
+ * are missing); when none has them, or no run succeeded, `bestWritten` is
+ * false and the log says why.
+ */
 export async function finalizeStudy(
   spec: StudySpec,
   outDir: string,
@@ -43,7 +54,10 @@ export async function finalizeStudy(
   options: FinalizeOptions,
 ): Promise<FinalizeResult> {
   const planned = new Map(planRuns(spec).map((r) => [r.id, r]));
-  const mine = records.filter((r) => planned.has(r.id));
+  const mine = dedupeRecords(records.filter((r) => planned.has(r.id)), {
+    log: options.log,
+    source: "finalize",
+  });
   if (mine.length === 0) throw new Error(`finalize: no records of this study's runs in ${outDir}`);
   const files: string[] = [];
   const grid = `${outDir}/augment_grid.png`;
@@ -56,14 +70,24 @@ export async function finalizeStudy(
       fixedSettings: JSON.parse(JSON.stringify(spec.fixed)),
     }),
   );
+  crashPoint("finalize:after-report");
   const best = summarizeRuns(mine).best;
   if (!best) {
-    options.log?.("no run succeeded: no best checkpoint to export");
-    return { files };
+    options.log?.("no run succeeded: best/ not written");
+    return { files, bestWritten: false };
   }
   const candidates = mine.filter((r) => r.configId === best.configId && r.status === "ok");
   candidates.sort((a, b) => (b.val?.auc ?? -1) - (a.val?.auc ?? -1));
-  const chosen = candidates[0];
+  const chosen = await firstWithWeights(outDir, candidates, planned);
+  if (!chosen) {
+    const sources = candidates.map((r) => `${runDir(outDir, planned.get(r.id)!)}/best.safetensors`);
+    options.log?.(
+      `best/ not written: the weights of the best configuration's runs are missing ` +
+        `(${sources.join(", ")}); to recreate them, delete those runs' lines from the results ` +
+        `file and rerun the study`,
+    );
+    return { files, bestWritten: false };
+  }
   const run = planned.get(chosen.id) as PlannedRun;
   const source = `${runDir(outDir, run)}/best.safetensors`;
   const bestDir = `${outDir}/best`;
@@ -73,12 +97,9 @@ export async function finalizeStudy(
   try {
     await trainer.load(source);
     await trainer.save(`${bestDir}/model.safetensors`);
+    files.push(`${bestDir}/model.safetensors`);
     await trainer.exportOnnx(`${bestDir}/model.onnx`);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(`finalize: the best run's weights ${source} are missing; rerun that run`);
-    }
-    throw err;
+    files.push(`${bestDir}/model.onnx`);
   } finally {
     await trainer.dispose();
   }
@@ -96,7 +117,19 @@ export async function finalizeStudy(
     testAucMeanOverSeeds: best.testAuc?.mean ?? null,
   };
   await atomicWriteFile(`${bestDir}/config.json`, JSON.stringify(config, null, 2) + "\n");
-  files.push(`${bestDir}/model.safetensors`, `${bestDir}/model.onnx`, `${bestDir}/config.json`);
+  files.push(`${bestDir}/config.json`);
   options.log?.(`best configuration ${best.label}: weights of ${chosen.id} in ${bestDir}/`);
-  return { files, best: { configId: best.configId, runId: chosen.id } };
+  return { files, bestWritten: true, best: { configId: best.configId, runId: chosen.id } };
+}
+
+/** The first of `candidates` whose best weights are still in its run folder. */
+async function firstWithWeights(
+  outDir: string,
+  candidates: readonly RunRecord[],
+  planned: ReadonlyMap<string, PlannedRun>,
+): Promise<RunRecord | undefined> {
+  for (const r of candidates) {
+    if (await exists(`${runDir(outDir, planned.get(r.id)!)}/best.safetensors`)) return r;
+  }
+  return undefined;
 }

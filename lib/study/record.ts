@@ -36,8 +36,10 @@ export interface RunRecord {
   seed: number;
   /** `ok`, or `failed` with `error`. */
   status: "ok" | "failed";
-  /** Why the run failed. */
+  /** Why the run failed (`diverged at epoch e, step s: …` when training diverged). */
   error?: string;
+  /** Where training diverged (failed runs only); `history` then includes the partial epoch. */
+  divergedAt?: { epoch: number; step: number };
   /** Backend description. */
   backend: string;
   /** Image size trained at. */

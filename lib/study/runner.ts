@@ -1,27 +1,46 @@
 /**
  * Runs a study: each planned run (configuration × seed) is trained,
- * evaluated at its best epoch and appended as one line to `results.jsonl`.
+ * evaluated at its best epoch and appended as one line to `results.jsonl`
+ * (see `results_log.ts` for how appends survive crashes).
  * Rerunning resumes: finished runs (and recorded failures) are not repeated,
  * and a run interrupted mid-way continues from its last epoch checkpoint.
  * A failed run is recorded with its reason and the study goes on.
- * `--shard i/n` runs every n-th run into its own results file; `mergeShards`
- * combines them.
+ *
+ * Several workers may share one output folder: each run is claimed before it
+ * trains (`claims.ts`), so every run is trained by one worker once; a worker
+ * that finds the remaining runs claimed by live workers waits for them (and
+ * takes over a run whose worker died). `--shard i/n` runs every n-th run into
+ * its own results file; `mergeShards` combines them. `fresh` moves the
+ * previous results aside into `previous-<time>/` and starts again.
  *
  * @module
  */
 
 import type { Dataset } from "../data/dataset.ts";
 import { loadMedMNISTSplits } from "../data/medmnist.ts";
-import { metricTaskOf, rocCurve, taskNote } from "../metrics/mod.ts";
+import { rocCurve } from "../metrics/mod.ts";
+import { metricTaskOf, taskNote } from "../metrics/task.ts";
 import { createModel } from "../models/registry.ts";
 import type { Model } from "../nn/model.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { constant, cosine, type LrSchedule, warmupCosine } from "../train/schedules.ts";
 import { rocCurvesPerClass } from "../train/evaluate.ts";
 import { type Evaluation, Trainer, TrainingDivergedError } from "../train/trainer.ts";
-import { appendLine, atomicWriteFile } from "../util/fs.ts";
+import { atomicWriteFile, exists, fsyncDir } from "../util/fs.ts";
+import {
+  ClaimLostError,
+  claimRun,
+  DEFAULT_CLAIM_STALE_SECONDS,
+  liveClaims,
+  type RunClaim,
+  sleep,
+  withFileLock,
+} from "./claims.ts";
 import type { EpochRecord, RunRecord } from "./record.ts";
+import { appendRecord, dedupeRecords, fileTimestamp, readResults } from "./results_log.ts";
 import { type PlannedRun, planRuns, type Shard, shardRuns, type StudySpec } from "./spec.ts";
+
+export { dedupeRecords, readResults };
 
 /** Progress events of a study. */
 export interface StudyProgress {
@@ -35,7 +54,7 @@ export interface StudyProgress {
 
 /** Options of {@linkcode runStudy}. */
 export interface RunStudyOptions {
-  /** Output folder (results, per-run checkpoints, report). */
+  /** Output folder (results, per-run checkpoints, claims, report). */
   outDir: string;
   /** Backend shared by every run. */
   backend: Backend;
@@ -45,8 +64,20 @@ export interface RunStudyOptions {
   download?: boolean;
   /** Run only this shard. */
   shard?: Shard;
-  /** Run recorded failures again (default: they count as done). */
+  /** Run failures recorded before this call again (default: they count as done). */
   retryFailed?: boolean;
+  /**
+   * Start afresh, destroying nothing: the previous results, checkpoints,
+   * claims, report and `best/` are moved into `OUT/previous-<time>/` first
+   * (with a shard: only that shard's results file, checkpoints and claims).
+   */
+  fresh?: boolean;
+  /** A claim without a heartbeat for this many seconds is taken over (default 300). */
+  claimStaleSeconds?: number;
+  /** Heartbeat interval of a claim while its run trains, in seconds (default 30). */
+  heartbeatSeconds?: number;
+  /** How often to look again while other workers hold the remaining runs, in seconds (default 10). */
+  pollSeconds?: number;
   /** Progress callbacks. */
   progress?: StudyProgress;
   /** Log lines (resume notices, warnings). */
@@ -55,12 +86,16 @@ export interface RunStudyOptions {
 
 /** What {@linkcode runStudy} did. */
 export interface StudyOutcome {
-  /** Every record of the planned runs found in the results file(s) afterwards. */
+  /** One record per planned run (of the shard) found in the results file afterwards. */
   records: RunRecord[];
-  /** Runs trained now. */
+  /** Runs trained now by this worker. */
   ran: number;
-  /** Runs skipped because they were already recorded. */
+  /** Runs skipped because they were already recorded when the study started. */
   skipped: number;
+  /** Runs of this study (or shard) recorded as failed. */
+  failed: number;
+  /** Where `fresh` moved the previous study (absent when nothing was moved). */
+  previousDir?: string;
 }
 
 /** Results file of a shard, or of the whole study. */
@@ -70,37 +105,14 @@ export function resultsPath(outDir: string, shard?: Shard): string {
     : `${outDir}/results.jsonl`;
 }
 
-/**
- * Read a results file. A last line cut short by a crash is ignored with a
- * warning; any other bad line is an error naming the file and line.
- */
-export async function readResults(
-  path: string,
-  options: { log?: (line: string) => void } = {},
-): Promise<RunRecord[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
-  const lines = text.split("\n");
-  const records: RunRecord[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      records.push(JSON.parse(line) as RunRecord);
-    } catch {
-      const last = lines.slice(i + 1).every((l) => !l.trim());
-      if (last && !text.endsWith("\n")) {
-        options.log?.(`${path}: ignoring an unfinished last line (an interrupted write)`);
-        return;
-      }
-      throw new Error(`${path}:${i + 1}: not a JSON run record; fix or delete that line`);
-    }
-  });
-  return records;
+/** A log function that says each distinct line once. */
+function onceLog(log?: (line: string) => void): (line: string) => void {
+  const said = new Set<string>();
+  return (line) => {
+    if (said.has(line)) return;
+    said.add(line);
+    log?.(line);
+  };
 }
 
 /** Train every run of `spec` (or of one shard) that is not recorded yet. */
@@ -108,30 +120,150 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const planned = planRuns(spec);
   const mine = options.shard ? shardRuns(planned, options.shard) : planned;
   const path = resultsPath(options.outDir, options.shard);
+  const log = onceLog(options.log);
   await Deno.mkdir(options.outDir, { recursive: true });
+  const previousDir = options.fresh
+    ? await moveStudyAside(options.outDir, { shard: options.shard, runs: mine, log })
+    : undefined;
   await atomicWriteFile(`${options.outDir}/study.json`, JSON.stringify(spec, null, 2) + "\n");
-  const done = new Map<string, RunRecord>();
-  for (const r of await readResults(path, options)) done.set(r.id, r);
-  const todo = mine.filter((run) => {
-    const prev = done.get(run.id);
-    return !prev || (prev.status === "failed" && options.retryFailed);
-  });
-  const skipped = mine.length - todo.length;
-  if (skipped) {
-    options.log?.(`resuming: ${skipped} of ${mine.length} runs already recorded in ${path}`);
-  }
 
-  const data = todo.length ? await loadData(spec, options) : undefined;
-  for (let i = 0; i < todo.length; i++) {
-    const run = todo[i];
-    options.progress?.runStart?.({ run, index: i, total: todo.length, next: todo.slice(i + 1) });
-    const record = await executeRun(run, { ...options, data: data! });
-    await appendLine(path, JSON.stringify(record));
-    done.set(run.id, record);
-    options.progress?.runEnd?.({ run, record, index: i, total: todo.length });
+  const startedAt = new Date().toISOString();
+  const needsRun = (rec: RunRecord | undefined) =>
+    !rec || (rec.status === "failed" && !!options.retryFailed && rec.finishedAt < startedAt);
+  const recorded = async () =>
+    new Map((await readResults(path, { log })).map((r) => [r.id, r] as const));
+
+  const initial = await recorded();
+  const total = mine.filter((run) => needsRun(initial.get(run.id))).length;
+  const skipped = mine.length - total;
+  if (skipped) {
+    log(`resuming: ${skipped} of ${mine.length} runs already recorded in ${path}`);
+  }
+  const staleSeconds = options.claimStaleSeconds ?? DEFAULT_CLAIM_STALE_SECONDS;
+  const claimOptions = {
+    staleSeconds,
+    heartbeatSeconds: options.heartbeatSeconds,
+    log,
+  };
+
+  let data: Splits | undefined;
+  let ran = 0;
+  while (true) {
+    const done = await recorded();
+    const pending = mine.filter((run) => needsRun(done.get(run.id)));
+    if (!pending.length) break;
+    let progressed = false;
+    for (let p = 0; p < pending.length; p++) {
+      const run = pending[p];
+      const claim = await claimRun(options.outDir, run.id, claimOptions);
+      if (!claim) continue;
+      try {
+        // Another worker may have finished it since we looked.
+        if (!needsRun((await recorded()).get(run.id))) continue;
+        data ??= await loadData(spec, options);
+        const index = ran;
+        options.progress?.runStart?.({
+          run,
+          index,
+          total: Math.max(total, index + 1),
+          next: pending.slice(p + 1),
+        });
+        claim.startHeartbeat();
+        const record = await executeRun(run, { ...options, data, claim });
+        if (!(await claim.verify())) claim.throwIfLost();
+        await appendRecord(path, record, { log });
+        if (record.status === "ok") await cleanRunDir(runDir(options.outDir, run));
+        ran++;
+        progressed = true;
+        options.progress?.runEnd?.({ run, record, index, total: Math.max(total, index + 1) });
+      } catch (err) {
+        if (!(err instanceof ClaimLostError)) throw err;
+        log(`${err.message}; leaving it to that worker`);
+      } finally {
+        await claim.release();
+      }
+    }
+    if (!progressed) {
+      const ids = pending.map((r) => r.id);
+      const held = await liveClaims(options.outDir, ids, staleSeconds);
+      const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
+      log(
+        `waiting for ${pending.length} run(s) claimed by other workers (${who || "ending"}) ` +
+          `in ${options.outDir}/claims/`,
+      );
+      await sleep((options.pollSeconds ?? 10) * 1000);
+    }
   }
   const ids = new Set(mine.map((r) => r.id));
-  return { records: [...done.values()].filter((r) => ids.has(r.id)), ran: todo.length, skipped };
+  const records = [...(await recorded()).values()].filter((r) => ids.has(r.id));
+  return {
+    records,
+    ran,
+    skipped,
+    failed: records.filter((r) => r.status === "failed").length,
+    ...(previousDir ? { previousDir } : {}),
+  };
+}
+
+/** Files and folders of a study's output (besides earlier `previous-*` folders). */
+const STUDY_ENTRIES = [
+  "study.json",
+  "runs",
+  "claims",
+  "best",
+  "charts",
+  "results.csv",
+  "results.md",
+  "report.html",
+  "augment_grid.png",
+];
+
+/**
+ * Move a study's results, checkpoints, claims, report and `best/` into
+ * `outDir/previous-<time>/` (nothing is deleted). With `shard`, only that
+ * shard's results file and its runs' checkpoints and claims move. Returns the
+ * folder, or undefined when there was nothing to move.
+ */
+export async function moveStudyAside(
+  outDir: string,
+  options: { shard?: Shard; runs?: readonly PlannedRun[]; log?: (line: string) => void } = {},
+): Promise<string | undefined> {
+  const names: string[] = [];
+  const sharded = options.shard && options.shard.count > 1;
+  if (sharded) {
+    const file = resultsPath(outDir, options.shard).slice(outDir.length + 1);
+    names.push(file);
+    for (const run of options.runs ?? []) {
+      names.push(`runs/${run.id}`, `claims/${run.id}.json`);
+    }
+    for await (const e of Deno.readDir(outDir)) {
+      if (e.name.startsWith(`${file}.torn-`)) names.push(e.name);
+    }
+  } else {
+    names.push(...STUDY_ENTRIES);
+    for await (const e of Deno.readDir(outDir)) {
+      if (/^results.*\.jsonl/.test(e.name) && !e.name.endsWith(".lock")) names.push(e.name);
+    }
+  }
+  const present: string[] = [];
+  for (const name of names) if (await exists(`${outDir}/${name}`)) present.push(name);
+  if (!present.length) return undefined;
+  let dest = `${outDir}/previous-${fileTimestamp()}`;
+  while (await exists(dest)) dest += "-1";
+  await withFileLock(`${resultsPath(outDir, options.shard)}.lock`, async () => {
+    for (const name of present) {
+      const slash = name.lastIndexOf("/");
+      if (slash > 0) await Deno.mkdir(`${dest}/${name.slice(0, slash)}`, { recursive: true });
+      else await Deno.mkdir(dest, { recursive: true });
+      await Deno.rename(`${outDir}/${name}`, `${dest}/${name}`);
+    }
+  });
+  await fsyncDir(outDir);
+  options.log?.(
+    `starting afresh: moved the previous ${present.length > 3 ? "study" : present.join(", ")} ` +
+      `into ${dest}/ (nothing was deleted)`,
+  );
+  return dest;
 }
 
 interface Splits {
@@ -191,7 +323,7 @@ export function runDir(outDir: string, run: PlannedRun): string {
 /** Train, select and evaluate one run; never throws for a training failure (it is recorded). */
 export async function executeRun(
   run: PlannedRun,
-  options: RunStudyOptions & { data: Splits },
+  options: RunStudyOptions & { data: Splits; claim?: RunClaim },
 ): Promise<RunRecord> {
   const t0 = performance.now();
   const f = run.config.fixed;
@@ -233,7 +365,10 @@ export async function executeRun(
       earlyStopping: { patience: f.patience, minEpochs: Math.min(f.minEpochs, f.epochs) },
       maxStepsPerEpoch: f.maxStepsPerEpoch,
       checkpointDir: dir,
-      onEpochEnd: ({ record }) => options.progress?.epochEnd?.({ run, record, epochs: f.epochs }),
+      onEpochEnd: ({ record }) => {
+        options.claim?.throwIfLost();
+        options.progress?.epochEnd?.({ run, record, epochs: f.epochs });
+      },
     });
     const [trainEval, valEval, testEval] = [
       await trainer.evaluate(train),
@@ -246,7 +381,6 @@ export async function executeRun(
     const rocPerClass = rocCurvesPerClass(testEval.probs, testEval.labels, test.numClasses, {
       task: testEval.task,
     });
-    await cleanRunDir(dir);
     return {
       ...base,
       status: "ok",
@@ -270,13 +404,22 @@ export async function executeRun(
       finishedAt: new Date().toISOString(),
     };
   } catch (err) {
+    if (err instanceof ClaimLostError) throw err;
     const history = err instanceof TrainingDivergedError ? err.history : trainer?.history ?? [];
-    options.log?.(`run ${run.id} failed: ${(err as Error).message}`);
+    const diverged = err instanceof TrainingDivergedError ? divergencePoint(err) : undefined;
+    const message = (err as Error).message;
+    const error = diverged
+      ? `diverged at epoch ${diverged.epoch}, step ${diverged.step}: ${
+        message.replace(/^training diverged( at epoch \d+, step \d+)?:\s*/, "")
+      }`
+      : message;
+    options.log?.(`run ${run.id} failed: ${error}`);
     return {
       ...base,
       status: "failed",
-      error: (err as Error).message,
-      epochsRun: history.length,
+      error,
+      ...(diverged ? { divergedAt: diverged } : {}),
+      epochsRun: err instanceof TrainingDivergedError ? err.completedEpochs : history.length,
       bestEpoch: 0,
       history,
       seconds: (performance.now() - t0) / 1000,
@@ -285,6 +428,11 @@ export async function executeRun(
   } finally {
     await trainer?.dispose();
   }
+}
+
+/** Where training diverged. */
+function divergencePoint(err: TrainingDivergedError): { epoch: number; step: number } {
+  return { epoch: err.epoch, step: err.step };
 }
 
 /** Positive-class probability (binary) or the max probability per image. */
@@ -304,34 +452,48 @@ async function cleanRunDir(dir: string): Promise<void> {
 
 /**
  * Combine `results.shard-*-of-*.jsonl` (and any existing `results.jsonl`)
- * into `results.jsonl`, one record per run id (the latest wins), written
- * atomically. Returns the merged records.
+ * into `results.jsonl`, one record per run id ({@linkcode dedupeRecords}: ok
+ * over failed, else the latest), written atomically under the results lock.
+ * Returns the merged records.
  */
 export async function mergeShards(
   outDir: string,
   options: { log?: (line: string) => void } = {},
 ): Promise<RunRecord[]> {
-  const merged = new Map<string, RunRecord>();
   const files: string[] = [];
-  for await (const entry of Deno.readDir(outDir)) {
-    if (entry.isFile && /^results\.shard-\d+-of-\d+\.jsonl$/.test(entry.name)) {
-      files.push(entry.name);
+  try {
+    for await (const entry of Deno.readDir(outDir)) {
+      if (entry.isFile && /^results\.shard-\d+-of-\d+\.jsonl$/.test(entry.name)) {
+        files.push(entry.name);
+      }
     }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new Error(`merge: the folder ${outDir} does not exist; pass the --out of the shards`);
   }
   if (files.length === 0) {
-    throw new Error(`merge: no results.shard-*-of-*.jsonl files in ${outDir}`);
+    throw new Error(
+      `merge: no results.shard-*-of-*.jsonl files in ${outDir}; run the shards (--shard i/n) first`,
+    );
   }
   files.sort();
-  for (const name of ["results.jsonl", ...files]) {
-    for (const r of await readResults(`${outDir}/${name}`, options)) merged.set(r.id, r);
-  }
-  const records = [...merged.values()];
-  await atomicWriteFile(
-    `${outDir}/results.jsonl`,
-    records.map((r) => JSON.stringify(r)).join("\n") + "\n",
-  );
-  options.log?.(
-    `merged ${files.length} shard file(s) into ${outDir}/results.jsonl (${records.length} runs)`,
-  );
-  return records;
+  const target = resultsPath(outDir);
+  return await withFileLock(`${target}.lock`, async () => {
+    const all: RunRecord[] = [];
+    for (const name of ["results.jsonl", ...files]) {
+      all.push(...await readResults(`${outDir}/${name}`, { ...options, keepDuplicates: true }));
+    }
+    // The same line in results.jsonl (an earlier merge) and in its shard file is no duplicate.
+    const seen = new Set<string>();
+    const distinct = all.filter((r) => {
+      const key = JSON.stringify(r);
+      return seen.has(key) ? false : (seen.add(key), true);
+    });
+    const records = dedupeRecords(distinct, { log: options.log, source: `merge of ${outDir}` });
+    await atomicWriteFile(target, records.map((r) => JSON.stringify(r) + "\n").join(""));
+    options.log?.(
+      `merged ${files.length} shard file(s) into ${target} (${records.length} runs)`,
+    );
+    return records;
+  });
 }
