@@ -11,7 +11,7 @@
 
 import type { AugmentConfig, PresetName } from "../augment/presets.ts";
 import type { NormalizeOption } from "../augment/pipeline.ts";
-import type { Dataset } from "../data/dataset.ts";
+import { type Dataset, datasetLabel, validateDataset } from "../data/dataset.ts";
 import { createLoader } from "../data/loader.ts";
 import {
   aucOvr,
@@ -31,12 +31,18 @@ import {
   type PretrainedOptions,
   type PretrainedReport,
 } from "../weights/pretrained.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import {
+  checkCheckpointTensors,
+  type Checkpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import { type ScoredPredictions, scoreProbabilities } from "./evaluate.ts";
 import type { EpochRecord } from "./history.ts";
 import type { OptimizerConfig } from "./optim.ts";
 import { constant, lrAt, type LrSchedule } from "./schedules.ts";
 import { TrainingSession } from "./session.ts";
+import { checkFitOptions, checkTrainerOptions } from "./validate.ts";
 
 /** Options of {@linkcode Trainer}. */
 export interface TrainerOptions {
@@ -116,8 +122,10 @@ export interface FitOptions {
   resume?: boolean;
   /** Called after each epoch; return `false` to stop. */
   onEpochEnd?: (event: EpochEvent) => void | boolean | Promise<void | boolean>;
-  /** Called after each step. */
-  onStep?: (info: { epoch: number; step: number; loss: number; lr: number }) => void;
+  /** Called after each step (`gradNorm`: global gradient norm before clipping). */
+  onStep?: (
+    info: { epoch: number; step: number; loss: number; lr: number; gradNorm: number },
+  ) => void;
 }
 
 /** The outcome of {@linkcode Trainer.fit}. */
@@ -136,16 +144,70 @@ export interface FitResult {
   seconds: number;
 }
 
-/** Thrown when the loss becomes NaN or infinite; carries the history so far. */
+/** Where and how a run diverged (see {@linkcode TrainingDivergedError}). */
+export interface DivergenceDetails {
+  /** 1-based epoch in which it diverged. */
+  epoch: number;
+  /** 1-based optimizer step (counted over the whole run) at which it diverged. */
+  step: number;
+  /** What became non-finite. */
+  cause: "loss" | "gradNorm" | "validation";
+  /** The non-finite value (NaN or ±Infinity). */
+  value: number;
+  /** Steps of the epoch completed with finite loss and gradient norm. */
+  stepsInEpoch: number;
+  /** The last finite training loss of the run, or null when there was none. */
+  lastFiniteLoss: number | null;
+  /** Learning rate at the diverging step. */
+  lr: number;
+}
+
+/**
+ * Thrown when a train step's loss or gradient norm, or the validation
+ * predictions, become NaN or infinite. `history` holds every completed epoch
+ * and then the partial one (`partial: true`: its steps, mean and last
+ * finite loss; validation fields NaN/null), so no trained step is lost.
+ */
 export class TrainingDivergedError extends Error {
+  /** 1-based epoch in which the run diverged. */
+  readonly epoch: number;
+  /** 1-based optimizer step (over the whole run) at which it diverged. */
+  readonly step: number;
+  /** Where and how it diverged. */
+  readonly details: DivergenceDetails;
+
   /** Create the error. */
   constructor(
     message: string,
-    /** Per-epoch records completed before divergence. */
+    /** Per-epoch records: the completed epochs, then the partial one. */
     readonly history: EpochRecord[],
+    details: DivergenceDetails,
   ) {
     super(message);
     this.name = "TrainingDivergedError";
+    this.epoch = details.epoch;
+    this.step = details.step;
+    this.details = details;
+  }
+
+  /** Epochs completed (validated) before the divergence. */
+  get completedEpochs(): number {
+    return this.history.filter((r) => !r.partial).length;
+  }
+}
+
+/** Thrown by {@linkcode Trainer.evaluate} when the model's probabilities are NaN or infinite. */
+export class NonFinitePredictionsError extends Error {
+  /** Create the error. */
+  constructor(
+    message: string,
+    /** Index of the first image with a non-finite probability. */
+    readonly image: number,
+    /** The first non-finite value. */
+    readonly value: number,
+  ) {
+    super(message);
+    this.name = "NonFinitePredictionsError";
   }
 }
 
@@ -178,12 +240,7 @@ export class Trainer {
     /** Options. */
     readonly options: TrainerOptions = {},
   ) {
-    if (
-      options.labelSmoothing !== undefined &&
-      !(options.labelSmoothing >= 0 && options.labelSmoothing < 1)
-    ) {
-      throw new Error(`Trainer: labelSmoothing must be in [0, 1), got ${options.labelSmoothing}`);
-    }
+    checkTrainerOptions(options, model.numClasses);
   }
 
   get #optimizer(): OptimizerConfig {
@@ -230,6 +287,7 @@ export class Trainer {
 
   /** Train on `train`, validating on `val` after every epoch. */
   async fit(train: Dataset, val: Dataset, options: FitOptions): Promise<FitResult> {
+    checkFitOptions(options);
     checkDataset(train, this.model, "train");
     checkDataset(val, this.model, "val");
     if ((train.task === "multi-label") !== (val.task === "multi-label")) {
@@ -239,11 +297,11 @@ export class Trainer {
       );
     }
     this.#multiLabel = train.task === "multi-label";
-    if (!Number.isInteger(options.epochs) || options.epochs < 1) {
-      throw new Error(`fit: epochs must be a positive integer, got ${options.epochs}`);
-    }
     if (options.batchSize > train.n) {
-      throw new Error(`fit: batchSize ${options.batchSize} exceeds the ${train.n} training images`);
+      throw new RangeError(
+        `fit: batchSize must be an integer in [1, ${train.n}] (the number of images of ` +
+          `${datasetLabel(train)}), got ${options.batchSize}`,
+      );
     }
     const t0 = performance.now();
     const seed = this.options.seed ?? 0;
@@ -283,6 +341,7 @@ export class Trainer {
     if (lastPath && (options.resume ?? true) && (await exists(lastPath))) {
       const ckpt = await loadCheckpoint(lastPath);
       this.#checkCompatible(ckpt.info.model, lastPath);
+      this.#checkTensors(ckpt, session, { optimizer: true });
       session.setWeights(ckpt.weights);
       session.setOptimizerState(ckpt.optimizer, ckpt.info.step);
       history = ckpt.info.history ?? [];
@@ -290,15 +349,14 @@ export class Trainer {
       bestEpoch = ckpt.info.bestEpoch ?? 0;
       bestScore = ckpt.info.bestScore ?? -Infinity;
       if (bestEpoch > 0 && (await exists(bestPath))) {
-        bestWeights = (await loadCheckpoint(bestPath)).weights;
+        const best = await loadCheckpoint(bestPath);
+        this.#checkTensors(best, session);
+        bestWeights = best.weights;
       }
       if (useEma && ckpt.info.extra?.ema) {
-        session.setWeights(
-          (await loadCheckpoint(`${options.checkpointDir}/ema.safetensors`)).weights,
-          {
-            ema: true,
-          },
-        );
+        const ema = await loadCheckpoint(`${options.checkpointDir}/ema.safetensors`);
+        this.#checkTensors(ema, session);
+        session.setWeights(ema.weights, { ema: true });
       }
       this.#log(`resumed from ${lastPath} after epoch ${ckpt.info.epoch} (step ${ckpt.info.step})`);
     } else if (this.#weightsGiven) {
@@ -316,6 +374,9 @@ export class Trainer {
     const shouldStop = (epoch: number) => epoch >= minEpochs && epoch - bestEpoch >= patience;
     if (startEpoch > 1 && shouldStop(startEpoch - 1)) stoppedEarly = true;
 
+    let lastFiniteLoss: number | null = history.length
+      ? history[history.length - 1].lastLoss ?? null
+      : null;
     for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
       const te = performance.now();
       let lossSum = 0;
@@ -323,43 +384,90 @@ export class Trainer {
       let lr = baseLr;
       const trainProbs: number[] = [];
       const trainLabels: number[] = [];
+      const trainRecord = () => {
+        const labels = Int32Array.from(trainLabels);
+        const probs = Float32Array.from(trainProbs);
+        return {
+          epoch,
+          lr,
+          trainLoss: steps ? lossSum / steps : NaN,
+          trainAccuracy: steps ? accuracyOf(probs, labels, k, this.#multiLabel) : NaN,
+          trainAuc: steps ? safeAuc(probs, labels, k, this.#multiLabel) : null,
+          steps,
+          ...(lastFiniteLoss === null ? {} : { lastLoss: lastFiniteLoss }),
+        };
+      };
+      const diverged = (cause: DivergenceDetails["cause"], value: number, what: string) => {
+        const partial: EpochRecord = {
+          ...trainRecord(),
+          valLoss: NaN,
+          valAccuracy: NaN,
+          valAuc: null,
+          seconds: (performance.now() - te) / 1000,
+          partial: true,
+        };
+        const details: DivergenceDetails = {
+          epoch,
+          step: session.step,
+          cause,
+          value,
+          stepsInEpoch: steps,
+          lastFiniteLoss,
+          lr,
+        };
+        const advice = this.options.clipGradNorm === undefined
+          ? "lower the learning rate (optimizer.lr) or set clipGradNorm"
+          : "lower the learning rate (optimizer.lr)";
+        return new TrainingDivergedError(
+          `training diverged at epoch ${epoch}, step ${session.step}: ${what} (lr ${lr}` +
+            `${lastFiniteLoss === null ? "" : `, last finite loss ${lastFiniteLoss}`}); ${advice}`,
+          [...history, partial],
+          details,
+        );
+      };
       for await (const batch of loader.epoch(epoch)) {
         if (steps >= stepsPerEpoch) break;
         lr = lrAt(schedule, { step: session.step, baseLr, stepsPerEpoch, totalSteps });
         const r = await session.trainStep(batch, lr);
-        if (!Number.isFinite(r.loss)) {
-          throw new TrainingDivergedError(
-            `training diverged: loss ${r.loss} at epoch ${epoch}, step ${session.step} (lr ${lr}); ` +
-              `lower the learning rate or enable clipGradNorm`,
-            [...history],
-          );
+        if (!Number.isFinite(r.loss)) throw diverged("loss", r.loss, `the loss is ${r.loss}`);
+        if (!Number.isFinite(r.gradNorm)) {
+          throw diverged("gradNorm", r.gradNorm, `the gradient norm is ${r.gradNorm}`);
         }
         lossSum += r.loss;
         steps++;
+        lastFiniteLoss = r.loss;
         for (let i = 0; i < batch.n; i++) {
           if (this.#multiLabel) {
             for (let c = 0; c < k; c++) trainLabels.push(batch.labels[i * k + c]);
           } else trainLabels.push(batch.labels[i]);
           for (let c = 0; c < k; c++) trainProbs.push(r.probs[i * k + c]);
         }
-        options.onStep?.({ epoch, step: session.step, loss: r.loss, lr });
+        options.onStep?.({ epoch, step: session.step, loss: r.loss, lr, gradNorm: r.gradNorm });
       }
-      const valEval = await this.evaluate(val, { ema: useEma });
-      const trainLabelArr = Int32Array.from(trainLabels);
-      const trainProbArr = Float32Array.from(trainProbs);
+      let valEval: Evaluation;
+      try {
+        valEval = await this.evaluate(val, { ema: useEma });
+      } catch (err) {
+        if (!(err instanceof NonFinitePredictionsError)) throw err;
+        throw diverged(
+          "validation",
+          err.value,
+          `the ${useEma ? "EMA " : ""}model's validation probabilities are ${err.value} ` +
+            `(image ${err.image} of ${datasetLabel(val)}) after the epoch's updates`,
+        );
+      }
       const record: EpochRecord = {
-        epoch,
-        lr,
-        trainLoss: lossSum / steps,
-        trainAccuracy: accuracyOf(trainProbArr, trainLabelArr, k, this.#multiLabel),
-        trainAuc: safeAuc(trainProbArr, trainLabelArr, k, this.#multiLabel),
+        ...trainRecord(),
         valLoss: valEval.metrics.loss,
         valAccuracy: valEval.metrics.accuracy,
         valAuc: valEval.metrics.auc,
         seconds: (performance.now() - te) / 1000,
       };
-      history.push(record);
       const score = record.valAuc ?? -record.valLoss;
+      if (!Number.isFinite(score)) {
+        throw diverged("validation", score, `the validation score is ${score}`);
+      }
+      history.push(record);
       const improved = score > bestScore + minDelta;
       if (improved) {
         bestScore = score;
@@ -441,6 +549,17 @@ export class Trainer {
       labels.set(batch.labels.subarray(0, batch.n * per), offset * per);
       offset += batch.n;
     }
+    const bad = probs.findIndex((p) => !Number.isFinite(p));
+    if (bad >= 0) {
+      const image = Math.floor(bad / k);
+      throw new NonFinitePredictionsError(
+        `evaluate: the model's probabilities for image ${image} of ${datasetLabel(dataset)} are ` +
+          `${probs[bad]}: its weights are not finite (a diverged run?); ` +
+          `load a checkpoint from before the divergence or train with a lower learning rate`,
+        image,
+        probs[bad],
+      );
+    }
     const task = metricTaskOf(dataset.task, k);
     return { probs, labels, ...scoreProbabilities(probs, labels, k, { task }) };
   }
@@ -459,6 +578,7 @@ export class Trainer {
     const ckpt = await loadCheckpoint(path);
     this.#checkCompatible(ckpt.info.model, path);
     const session = this.session ?? await this.#ensureSession(32);
+    this.#checkTensors(ckpt, session);
     session.setWeights(ckpt.weights);
     this.history = ckpt.info.history ?? [];
     this.#weightsGiven = true;
@@ -498,6 +618,31 @@ export class Trainer {
       throw new Error(`${what}: the trainer has no weights yet; call fit or load first`);
     }
     return this.session;
+  }
+
+  /**
+   * Strict by name and shape: the checkpoint must hold every parameter and
+   * buffer of the model with its shape, and nothing else (and, when resuming,
+   * the optimizer state of this trainer's optimizer).
+   */
+  #checkTensors(ckpt: Checkpoint, session: TrainingSession, options: { optimizer?: boolean } = {}) {
+    const weights = new Map<string, readonly number[]>();
+    for (const p of session.parameters) weights.set(p.name, p.shape);
+    for (const b of session.buffers) weights.set(b.name, b.shape);
+    let optimizer: Map<string, readonly number[]> | undefined;
+    if (options.optimizer) {
+      const opt = this.#optimizer;
+      const prefixes = opt.name === "adamw"
+        ? ["adam_m:", "adam_v:"]
+        : (opt.momentum ?? 0.9) !== 0
+        ? ["sgd_buf:"]
+        : [];
+      optimizer = new Map();
+      for (const p of session.parameters) {
+        for (const prefix of prefixes) optimizer.set(prefix + p.name, p.shape);
+      }
+    }
+    checkCheckpointTensors(ckpt, { weights, optimizer }, `the trainer's ${this.model.name}`);
   }
 
   #checkCompatible(model: string, path: string): void {
@@ -547,6 +692,7 @@ export class Trainer {
 }
 
 function checkDataset(ds: Dataset, model: Model, where: string): void {
+  validateDataset(ds);
   if (ds.numClasses !== model.numClasses) {
     throw new Error(
       `${where}: ${ds.name} has ${ds.numClasses} classes but ${model.name} was created with ` +
