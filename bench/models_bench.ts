@@ -10,7 +10,9 @@
  *
  * Each bench iteration is one batch of 32: img/s = 32 / (time per iteration).
  * Programs are compiled once per configuration, outside the timed region,
- * and warmed up. Inputs are 3-channel images with 2 classes, dropout 0.3
+ * and warmed up. Eval runs the frozen program (weights compiled in, see
+ * lib/train/frozen_eval.ts) unless MEDTUNE_BENCH_EVAL=generic. Side by side
+ * with PyTorch: `deno task bench:compare` (bench/compare.ts). Inputs are 3-channel images with 2 classes, dropout 0.3
  * before the head (the study's setting), label smoothing 0.1, clipping 1.
  * ViT-Tiny uses patch 4 at 28 px and patch 16 otherwise; ResNet-18 the
  * small-input 3×3 stem at ≤ 64 px, plus `resnet18-7x7` with the standard stem
@@ -104,6 +106,10 @@ async function sessionFor(c: Config) {
     labelSmoothing: 0.1,
     clipGradNorm: 1,
     seed: 0,
+    // Eval with fixed weights, as PyTorch's eval reference: the weights are
+    // compiled into the program (once, in the warm-up); MEDTUNE_BENCH_EVAL=generic
+    // measures the program that takes them as inputs (a validation pass's path).
+    frozenEval: Deno.env.get("MEDTUNE_BENCH_EVAL") === "generic" ? "never" : "always",
   });
   const rng = new Rng(1);
   const x = Float32Array.from({ length: BATCH * 3 * c.size * c.size }, () => rng.normal());

@@ -1,0 +1,125 @@
+/**
+ * medtune against PyTorch, side by side: for each configuration, alternate
+ * PyTorch (bench/torch_reference.py) and medtune (bench/models_bench.ts
+ * --print) for several rounds in this one session, both on all cores, and
+ * print medians, ranges and the median of the per-round ratios.
+ *
+ *   deno task bench:compare                          # the study's sizes: 28 and 64 px, cpu
+ *   deno task bench:compare --rounds 5 "resnet18 train 28px"
+ *
+ * Needs Debian's PyTorch (`apt-get install -y python3-torch python3-torchvision`);
+ * without it, says so and exits 0 having measured nothing. Run it on an idle
+ * machine: these figures are only comparable within one session.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const HERE = new URL(".", import.meta.url).pathname;
+const PYTHON = Deno.env.get("MEDTUNE_PYTHON") ?? "/usr/bin/python3";
+
+const DEFAULT_CONFIGS = ["resnet18", "resnet18-7x7", "efficientnet_b0", "vit_tiny"].flatMap(
+  (label) => [28, 64].flatMap((size) => [`${label} train ${size}px`, `${label} eval ${size}px`]),
+);
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+async function torchHasRuntime(): Promise<string | null> {
+  try {
+    const v = await run(PYTHON, ["-c", "import torch, torchvision; print(torch.__version__)"]);
+    return v.trim();
+  } catch {
+    return null;
+  }
+}
+
+/** img/s of one configuration under PyTorch. */
+async function torchImgPerSec(config: string): Promise<number> {
+  const text = await run(PYTHON, [`${HERE}torch_reference.py`, config]);
+  const line = text.trim().split("\n").find((l) => l.startsWith(`${config} `) || l === config);
+  const value = Number(line?.split(" ").at(-1));
+  if (!Number.isFinite(value)) {
+    throw new Error(`torch_reference.py printed no figure for ${config}`);
+  }
+  return value;
+}
+
+/** img/s of one configuration under medtune (cpu backend). */
+async function medtuneImgPerSec(config: string): Promise<number> {
+  const text = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    `${HERE}models_bench.ts`,
+    "--print",
+    `${config} cpu`,
+  ]);
+  const row = text.split("\n").find((l) => l.startsWith(`| ${config} cpu`));
+  const value = Number(row?.split("|").at(-2)?.trim());
+  if (!Number.isFinite(value)) throw new Error(`models_bench.ts printed no figure for ${config}`);
+  return value;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function range(xs: number[], digits: number): string {
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: { rounds: { type: "string", default: "3" } },
+  });
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.error(`error: --rounds must be a positive integer, got "${values.rounds}"`);
+    Deno.exit(2);
+  }
+  const torch = await torchHasRuntime();
+  if (!torch) {
+    console.log(
+      `PyTorch not found for ${PYTHON} (apt-get install -y python3-torch python3-torchvision, ` +
+        `or set MEDTUNE_PYTHON): nothing compared.`,
+    );
+    Deno.exit(0);
+  }
+  const configs = positionals.length
+    ? DEFAULT_CONFIGS.filter((c) => positionals.some((p) => c.includes(p)))
+    : DEFAULT_CONFIGS;
+  console.log(
+    `medtune (cpu backend) vs PyTorch ${torch}, batch 32, img/s, ${rounds} alternating rounds, ` +
+      `${navigator.hardwareConcurrency} cores`,
+  );
+  console.log(
+    "| config | medtune median (range) | PyTorch median (range) | ratio median (range) |",
+  );
+  console.log("|---|---|---|---|");
+  for (const config of configs) {
+    const m: number[] = [];
+    const t: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      t.push(await torchImgPerSec(config));
+      m.push(await medtuneImgPerSec(config));
+    }
+    const ratios = m.map((v, i) => v / t[i]);
+    console.log(
+      `| ${config} | ${median(m).toFixed(1)} (${range(m, 0)}) | ${median(t).toFixed(1)} (${
+        range(t, 0)
+      }) | ${median(ratios).toFixed(2)} (${range(ratios, 2)}) |`,
+    );
+  }
+}
