@@ -93,6 +93,10 @@ Deno.test("every numeric fit option is checked with its name, value and range", 
     [{ epochs: 0 }, "fit: epochs must be an integer >= 1, got 0"],
     [{ epochs: 2.5 }, "fit: epochs must be an integer >= 1, got 2.5"],
     [{ batchSize: 0 }, "fit: batchSize must be an integer >= 1, got 0"],
+    [
+      { batchSize: 547 },
+      'fit: batchSize must be an integer in [1, 546] (the number of images of dataset "breastmnist" (train split)), got 547',
+    ],
     [{ maxStepsPerEpoch: 1.5 }, "fit: maxStepsPerEpoch must be an integer >= 1, got 1.5"],
     [
       { earlyStopping: { patience: 0 } },
