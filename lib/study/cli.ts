@@ -41,18 +41,21 @@ export { CliError, cliHelp, type CliOptions, parseCliArgs, studyFromOptions };
 
 /** Where the command writes, and test hooks for downloads. */
 export interface CliIo {
-  /** Normal output (default: stdout). */
+  /** Normal output, as written: lines end in `\n`, redrawn lines start with `\r` (default: stdout). */
   out?: (text: string) => void;
-  /** Errors (default: stderr). */
+  /** Error lines (default: stderr). */
   err?: (text: string) => void;
-  /** Whether stdout is a terminal (default: asked of Deno). */
+  /** Whether stdout is a terminal: progress is redrawn in place (default: asked of Deno). */
   tty?: boolean;
   /** Download hooks (mirror URL, md5 override, fetch) passed to the data layer. */
   download?: Pick<LoadMedMNISTOptions, "fetch" | "baseUrl" | "md5">;
 }
 
 interface Io {
+  /** Write a line (a newline is added when missing). */
   out: (line: string) => void;
+  /** Write text as is (progress redraws). */
+  raw: (text: string) => void;
   err: (line: string) => void;
   tty: boolean;
   download: CliIo["download"];
@@ -60,9 +63,13 @@ interface Io {
 
 function resolveIo(io: CliIo): Io {
   const enc = new TextEncoder();
+  const raw = io.out ?? ((t: string) => Deno.stdout.writeSync(enc.encode(t)));
+  const rawErr = io.err ?? ((t: string) => Deno.stderr.writeSync(enc.encode(t)));
+  const line = (w: (t: string) => void) => (l: string) => w(l.endsWith("\n") ? l : l + "\n");
   return {
-    out: io.out ?? ((l) => Deno.stdout.writeSync(enc.encode(l.endsWith("\n") ? l : l + "\n"))),
-    err: io.err ?? ((l) => Deno.stderr.writeSync(enc.encode(l.endsWith("\n") ? l : l + "\n"))),
+    out: line(raw),
+    raw,
+    err: line(rawErr),
     tty: io.tty ?? Deno.stdout.isTerminal(),
     download: io.download,
   };
@@ -260,7 +267,7 @@ export async function ensureDataset(opts: CliOptions, io: CliIo = {}): Promise<s
       { exitCode: 1 },
     );
   }
-  const progress = createDownloadProgress({ label: file.fileName, tty: sink.tty, write: sink.out });
+  const progress = createDownloadProgress({ label: file.fileName, tty: sink.tty, write: sink.raw });
   sink.out(`${file.fileName} not found locally; downloading it into ${target}`);
   const path = await locateMedMNIST(opts.dataset, {
     root: opts.data,
@@ -290,7 +297,7 @@ async function train(
     log: io.out,
     progress: createProgressPrinter({
       tty: io.tty,
-      write: (t) => io.out(t.endsWith("\n") ? t.slice(0, -1) : t),
+      write: io.raw,
       estimateSeconds: (run) => estimateRunSeconds(run, sizes, backend.name),
     }),
   };
