@@ -43,7 +43,6 @@ export {
 export {
   type BrierKind,
   brierKindOf,
-  brierLabel,
   type DatasetTask,
   type MetricTask,
   metricTaskOf,

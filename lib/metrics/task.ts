@@ -28,18 +28,6 @@ export function brierKindOf(task: MetricTask): BrierKind {
   return task === "binary" ? "binary" : task === "multi-class" ? "multiclass" : "multilabel";
 }
 
-/** Short human-readable name of a Brier form, for table headers. */
-export function brierLabel(kind: BrierKind): string {
-  switch (kind) {
-    case "binary":
-      return "Brier (binary, sklearn)";
-    case "multiclass":
-      return "Brier (multi-class)";
-    case "multilabel":
-      return "Brier (per-label mean)";
-  }
-}
-
 /** A dataset task as the data layer names it (see `TaskType` in `data/dataset.ts`). */
 export type DatasetTask = "binary" | "multi-class" | "multi-label" | "ordinal-regression";
 

@@ -111,7 +111,7 @@ export function scoreProbabilities(
 }
 
 /** Points of a ROC curve as plain arrays (JSON-ready). */
-export interface RocPoints {
+export interface RocCurvePoints {
   /** False-positive rates, non-decreasing from 0 to 1. */
   fpr: number[];
   /** True-positive rates, non-decreasing from 0 to 1. */
@@ -128,7 +128,7 @@ export function rocCurvesPerClass(
   labels: Int32Array,
   k: number,
   options: ScoreOptions = {},
-): (RocPoints | null)[] {
+): (RocCurvePoints | null)[] {
   const multi = options.task === "multi-label";
   const n = multi ? labels.length / k : labels.length;
   const curves = multi

@@ -5,7 +5,13 @@
  * @module
  */
 
-export { type CrossEntropyOptions, type CrossEntropyResult, softmaxCrossEntropy } from "./loss.ts";
+export {
+  type BinaryCrossEntropyOptions,
+  type CrossEntropyOptions,
+  type CrossEntropyResult,
+  sigmoidBinaryCrossEntropy,
+  softmaxCrossEntropy,
+} from "./loss.ts";
 export {
   type AdamWConfig,
   adamWUpdate,
@@ -27,11 +33,18 @@ export {
   type TrainingSessionOptions,
 } from "./session.ts";
 export type { EpochRecord, SplitMetrics } from "./history.ts";
-export { crossEntropyOfProbs, type ScoredPredictions, scoreProbabilities } from "./evaluate.ts";
 export {
+  crossEntropyOfProbs,
+  type RocCurvePoints,
+  rocCurvesPerClass,
+  type ScoredPredictions,
+  type ScoreOptions,
+  scoreProbabilities,
+} from "./evaluate.ts";
+export {
+  checkCheckpointTensors,
   type Checkpoint,
   CHECKPOINT_FORMAT,
-  checkCheckpointTensors,
   type CheckpointInfo,
   type ExpectedTensors,
   loadCheckpoint,
