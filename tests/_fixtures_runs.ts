@@ -53,6 +53,77 @@ export const FIXTURE_CONFIGS: readonly FixtureConfig[] = [
   },
 ];
 
+/** The baseline of the one-at-a-time fixture (the study's default baseline). */
+export const OAT_BASELINE: RunAxes = { augment: "basic", schedule: "cosine", backbone: "resnet18" };
+
+/**
+ * A deterministic class separation for a configuration: additive effects of
+ * the three axes plus a small augment × backbone interaction, so that axis
+ * effects and interactions are non-trivial.
+ */
+export function separationOf(axes: RunAxes): number {
+  const aug: Record<string, number> = { none: -0.4, basic: 0.3, heavy: 0.1 };
+  const sch: Record<string, number> = { constant: -0.2, cosine: 0.2, warmup_cosine: 0.1 };
+  const bb: Record<string, number> = {
+    resnet18: 0.4,
+    efficientnet_b0: 0.2,
+    vit_tiny_patch16_224: -0.5,
+  };
+  const inter = axes.augment === "heavy" && axes.backbone === "vit_tiny_patch16_224" ? 0.5 : 0;
+  return 1.6 + (aug[axes.augment] ?? 0) + (sch[axes.schedule] ?? 0) + (bb[axes.backbone] ?? 0) +
+    inter;
+}
+
+/** Fixture config of the given axes (id `augment.schedule.backbone`, separation from {@linkcode separationOf}). */
+export function fixtureConfig(axes: RunAxes): FixtureConfig {
+  return {
+    configId: `${axes.augment}.${axes.schedule}.${axes.backbone}`,
+    axes: { ...axes },
+    separation: separationOf(axes),
+    overfit: axes.augment === "none" ? 1 : axes.augment === "basic" ? 0.4 : 0.2,
+  };
+}
+
+/** Levels of the fixture designs (a small version of the study's axes). */
+export const FIXTURE_LEVELS = {
+  augment: ["none", "basic", "heavy"],
+  schedule: ["constant", "cosine"],
+  backbone: ["resnet18", "vit_tiny_patch16_224"],
+};
+
+/**
+ * The configurations of a one-at-a-time design around `baseline` (default
+ * {@linkcode OAT_BASELINE}) over `levels` (default {@linkcode FIXTURE_LEVELS}):
+ * the baseline first, then each other level of each axis.
+ */
+export function oatFixtureConfigs(
+  levels: { augment: string[]; schedule: string[]; backbone: string[] } = FIXTURE_LEVELS,
+  baseline: RunAxes = OAT_BASELINE,
+): FixtureConfig[] {
+  const out = [fixtureConfig(baseline)];
+  for (const axis of ["augment", "schedule", "backbone"] as const) {
+    for (const level of levels[axis]) {
+      if (level !== baseline[axis]) out.push(fixtureConfig({ ...baseline, [axis]: level }));
+    }
+  }
+  return out;
+}
+
+/** The configurations of the full grid over `levels` (default {@linkcode FIXTURE_LEVELS}). */
+export function gridFixtureConfigs(
+  levels: { augment: string[]; schedule: string[]; backbone: string[] } = FIXTURE_LEVELS,
+): FixtureConfig[] {
+  const out: FixtureConfig[] = [];
+  for (const augment of levels.augment) {
+    for (const schedule of levels.schedule) {
+      for (const backbone of levels.backbone) {
+        out.push(fixtureConfig({ augment, schedule, backbone }));
+      }
+    }
+  }
+  return out;
+}
+
 /** Options for {@linkcode makeFixtureRuns}. */
 export interface FixtureOptions {
   /** Configurations (default {@linkcode FIXTURE_CONFIGS}). */
@@ -65,6 +136,8 @@ export interface FixtureOptions {
   nTest?: number;
   /** Epoch budget (default 8; seed 1 stops early after 6 epochs). */
   epochs?: number;
+  /** Dataset id written to `config.fixed.dataset` (default: none, as in old records). */
+  dataset?: string;
 }
 
 function mulberry32(seed: number): () => number {
@@ -107,6 +180,7 @@ function splitMetrics(scores: number[], labels: number[]): SplitMetrics {
     auc: aucRoc(scores, labels),
     accuracy: accuracy(predictions, labels),
     balancedAccuracy: balancedAccuracy(predictions, labels),
+    // The two-class sum, as records without `brierKind` hold it (twice sklearn's binary Brier).
     brier: 2 * binaryBrierScore(scores, labels),
     ece: expectedCalibrationError(probs, labels, { nBins: 15 }),
     loss: loss / scores.length,
@@ -179,7 +253,13 @@ export function makeFixtureRuns(options: FixtureOptions = {}): RunRecord[] {
         id: `${cfg.configId}-s${seed}`,
         configId: cfg.configId,
         axes: { ...cfg.axes },
-        config: { ...cfg.axes, epochs, imageSize: 28, batchSize: 64 },
+        config: {
+          ...cfg.axes,
+          epochs,
+          imageSize: 28,
+          batchSize: 64,
+          ...(options.dataset ? { fixed: { dataset: options.dataset } } : {}),
+        },
         seed,
         status: "ok",
         backend: "cpu",
@@ -283,4 +363,133 @@ export async function pixelStats(png: Uint8Array, colors: string[] = []): Promis
     opaque: opaque / n,
     colorCounts: Object.fromEntries(colors.map((c, k) => [c, counts[k]])),
   };
+}
+
+/** Options for {@linkcode makeMultiClassRuns}. */
+export interface MultiClassFixtureOptions {
+  /** Configurations (default: {@linkcode oatFixtureConfigs}). */
+  configs?: readonly FixtureConfig[];
+  /** Seeds (default `[0, 1]`). */
+  seeds?: readonly number[];
+  /** Classes (or labels) per image (default 5, like RetinaMNIST). */
+  numClasses?: number;
+  /** Test-set size (default 120). */
+  nTest?: number;
+  /** Multi-label (sigmoid scores, 0/1 label rows) instead of multi-class. */
+  multiLabel?: boolean;
+  /** Dataset id in `config.fixed.dataset` (default `retinamnist`, or none when multi-label). */
+  dataset?: string;
+  /** `task` field of the records (default: none, so the report infers it). */
+  task?: string;
+  /** `classNames` field of the records (default: none). */
+  classNames?: string[];
+  /** `test.brierKind` of the records (default: none). */
+  brierKind?: string;
+  /** `scoredAs` field of the records (default: none). */
+  scoredAs?: string;
+  /** Store `test.perClassAuc` (default `false`: the report computes it from the probabilities). */
+  storePerClassAuc?: boolean;
+}
+
+/**
+ * Synthetic multi-class (N×K softmax rows, integer labels) or multi-label
+ * (N×K sigmoid scores, 0/1 label rows) runs, stored as the runner stores
+ * them: `testProbs` N×K row-major and `testTargets` (N class indices, or N×K
+ * 0/1 values), no `testScores`; `test.auc` is the macro one-vs-rest (or mean
+ * per-label) AUC of the probabilities.
+ */
+export function makeMultiClassRuns(options: MultiClassFixtureOptions = {}): RunRecord[] {
+  const configs = options.configs ?? oatFixtureConfigs();
+  const seeds = options.seeds ?? [0, 1];
+  const k = options.numClasses ?? 5;
+  const n = options.nTest ?? 120;
+  const multiLabel = options.multiLabel ?? false;
+  const dataset = options.dataset ?? (multiLabel ? undefined : "retinamnist");
+  const rand0 = mulberry32(777);
+  const labels: number[] | number[][] = multiLabel
+    ? Array.from(
+      { length: n },
+      (_, i) => Array.from({ length: k }, (_, c) => (i % k === c || rand0() < 0.25 ? 1 : 0)),
+    )
+    : Array.from({ length: n }, (_, i) => i % k);
+  const out: RunRecord[] = [];
+  for (const cfg of configs) {
+    for (const seed of seeds) {
+      const rand = mulberry32(hash(`mc/${cfg.configId}/${seed}`));
+      const scores = Array.from({ length: n }, (_, i) => {
+        const logits = Array.from({ length: k }, (_, c) => {
+          const pos = multiLabel ? (labels as number[][])[i][c] === 1 : labels[i] === c;
+          return (pos ? cfg.separation : 0) + gaussian(rand);
+        });
+        if (multiLabel) return logits.map((z) => 1 / (1 + Math.exp(-z + cfg.separation / 2)));
+        const mx = Math.max(...logits);
+        const e = logits.map((z) => Math.exp(z - mx));
+        const sum = e.reduce((a, b) => a + b, 0);
+        return e.map((v) => v / sum);
+      });
+      const perClass = Array.from({ length: k }, (_, c) =>
+        aucRoc(
+          scores.map((row) => row[c]),
+          multiLabel
+            ? (labels as number[][]).map((row) => row[c])
+            : (labels as number[]).map((y) => (y === c ? 1 : 0)),
+        ));
+      const auc = perClass.reduce((a, b) => a + b, 0) / k;
+      let brier = 0;
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < k; c++) {
+          const y = multiLabel ? (labels as number[][])[i][c] : labels[i] === c ? 1 : 0;
+          brier += (scores[i][c] - y) ** 2;
+        }
+      }
+      brier /= multiLabel ? n * k : n;
+      const test = {
+        auc,
+        accuracy: 0.5,
+        balancedAccuracy: 0.4 + 0.1 * cfg.separation,
+        brier,
+        ece: 0.05,
+        loss: 1,
+        ...(options.brierKind ? { brierKind: options.brierKind } : {}),
+        ...(options.storePerClassAuc ? { perClassAuc: perClass } : {}),
+      };
+      const record = {
+        id: `${cfg.configId}-s${seed}`,
+        configId: cfg.configId,
+        axes: { ...cfg.axes },
+        config: { ...cfg.axes, ...(dataset ? { fixed: { dataset } } : {}) },
+        seed,
+        status: "ok",
+        backend: "cpu",
+        imageSize: 28,
+        epochsRun: 3,
+        bestEpoch: 2,
+        history: [1, 2, 3].map((epoch) => ({
+          epoch,
+          lr: 1e-3,
+          trainLoss: 1 / epoch,
+          trainAccuracy: 0.5,
+          trainAuc: 0.7,
+          valLoss: 1.2 / epoch,
+          valAccuracy: 0.5,
+          valAuc: 0.6 + 0.05 * epoch,
+          seconds: 1,
+        })),
+        train: test,
+        val: test,
+        test,
+        testProbs: scores.flat(),
+        testTargets: labels.flat(),
+        gapAuc: 0.05,
+        gapLoss: 0.1,
+        seconds: 3,
+        finishedAt: new Date(Date.UTC(2025, 0, 1)).toISOString(),
+        ...(options.task ? { task: options.task } : {}),
+        ...(options.classNames ? { classNames: options.classNames } : {}),
+        ...(options.scoredAs ? { scoredAs: options.scoredAs } : {}),
+      };
+      out.push(record as unknown as RunRecord);
+    }
+  }
+  return out;
 }

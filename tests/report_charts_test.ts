@@ -2,17 +2,29 @@ import assert from "node:assert/strict";
 import {
   buildReportCharts,
   type ChartSpec,
+  classRocChart,
   gapChart,
   learningCurveChart,
   levelAucChart,
   PALETTE,
+  perClassAucChart,
   renderChartPng,
   rocChart,
 } from "../lib/report/charts.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
-import { makeFixtureRuns, pixelStats, pngSize } from "./_fixtures_runs.ts";
+import {
+  gridFixtureConfigs,
+  makeFixtureRuns,
+  makeMultiClassRuns,
+  oatFixtureConfigs,
+  pixelStats,
+  pngSize,
+} from "./_fixtures_runs.ts";
 
-const summary = summarizeRuns(makeFixtureRuns());
+/** A one-at-a-time study (baseline basic / cosine / resnet18), 3 seeds. */
+const summary = summarizeRuns(makeFixtureRuns({ configs: oatFixtureConfigs() }));
+const title = (c: ChartSpec) =>
+  String((c.config.options.plugins as { title: { text: string } }).title.text);
 
 Deno.test("charts: the report's charts, in order, as plain JSON", () => {
   const charts = buildReportCharts(summary);
@@ -22,9 +34,7 @@ Deno.test("charts: the report's charts, in order, as plain JSON", () => {
     "roc_augment",
     "roc_schedule",
     "roc_backbone",
-    "curves_cfg-b",
-    "curves_cfg-c",
-    "curves_cfg-a",
+    ...summary.configs.map((c) => `curves_${c.configId.replaceAll(".", "_")}`),
   ]);
   // Serializable without loss: no functions, no typed arrays, no undefined.
   assert.deepEqual(JSON.parse(JSON.stringify(charts)), charts);
@@ -52,17 +62,29 @@ Deno.test("charts: data of each chart follows the summary", () => {
   const levels = levelAucChart(summary)!;
   assert.equal(levels.config.type, "bar");
   assert.equal(levels.config.data.labels!.length, summary.levels.length);
+  assert.equal(summary.levels.length, 7, "3 augment + 2 schedule + 2 backbone levels");
+  assert.match(
+    title(levels),
+    /each axis varied with the other two held at the baseline \(augment=basic, schedule=cosine, backbone=resnet18\); mean and 95% CI over seeds/,
+  );
   const ds = levels.config.data.datasets[0] as { data: number[]; errorBars: number[][] };
-  const resnet = summary.levels.findIndex((l) => l.level === "resnet18");
-  const l = summary.levels[resnet].testAuc!;
-  assert.equal(ds.data[resnet], l.mean);
-  assert.deepEqual(ds.errorBars[resnet], [l.mean - l.std!, l.mean + l.std!]);
+  const vit = summary.levels.findIndex((l) => l.level === "vit_tiny_patch16_224");
+  const l = summary.levels[vit].testAuc!;
+  const vitConfig = summary.configs.find((c) =>
+    c.configId === "basic.cosine.vit_tiny_patch16_224"
+  )!;
+  assert.equal(ds.data[vit], vitConfig.testAuc!.mean, "the level is its one configuration");
+  assert.deepEqual(ds.errorBars[vit], [l.lower, l.upper], "error bars: the t-interval");
 
   const roc = rocChart(summary, "augment")!;
+  assert.match(
+    title(roc),
+    /^Test ROC — levels of augment with schedule=cosine, backbone=resnet18 held at the baseline/,
+  );
   assert.equal(roc.config.data.datasets.length, 4, "three levels + chance diagonal");
   assert.match(
     String(roc.config.data.datasets[1].label),
-    /^basic: basic \/ cosine \/ resnet18 \(AUC 0\.\d{3}\)$/,
+    /^basic: basic \/ cosine \/ resnet18 \(AUC [01]\.\d{3}\)$/,
   );
   assert.deepEqual(roc.config.data.datasets[3].data, [{ x: 0, y: 0 }, { x: 1, y: 1 }]);
   const pts = roc.config.data.datasets[1].data as { x: number; y: number }[];
@@ -84,10 +106,41 @@ Deno.test("charts: data of each chart follows the summary", () => {
   );
   assert.deepEqual(curves.config.data.labels!.slice(5), ["6 (n=3)", "7 (n=2)", "8 (n=2)"]);
   assert.deepEqual(curves.config.data.datasets[1].data, summary.configs[0].curves.valLoss);
+  assert.match(title(curves), /mean over 3 seeds/);
+
+  // A grid: the level chart says it shows main effects, marginalized over the other axes.
+  const grid = summarizeRuns(makeFixtureRuns({ configs: gridFixtureConfigs() }));
+  assert.match(title(levelAucChart(grid)!), /^Test AUC main effects — each level marginalized/);
   assert.match(
-    String((curves.config.options.plugins as { title: { text: string } }).title.text),
-    /mean over 3 seeds/,
+    title(rocChart(grid, "backbone")!),
+    /best configuration per backbone level \(grid\)/,
   );
+});
+
+Deno.test("charts: multi-class — per-class ROC and AUC charts named by class", async () => {
+  const names = ["no DR", "mild", "moderate", "severe", "proliferative"];
+  const s = summarizeRuns(makeMultiClassRuns({ classNames: names }));
+  assert.deepEqual(buildReportCharts(s).map((c) => c.name).slice(0, 4), [
+    "auc_by_level",
+    "gap_by_config",
+    "roc_per_class",
+    "auc_per_class",
+  ]);
+  const roc = classRocChart(s)!;
+  assert.deepEqual(
+    roc.config.data.datasets.map((d) => String(d.label).replace(/ \(AUC .*\)$/, "")),
+    [...names, "chance"],
+  );
+  assert.match(title(roc), /Test ROC per class \(one-vs-rest\) — best configuration/);
+  const bars = perClassAucChart(s)!;
+  assert.deepEqual(bars.config.data.labels, names);
+  assert.deepEqual(bars.config.data.datasets[0].data, s.best!.perClassAuc!.map((x) => x!.mean));
+  for (const spec of [roc, bars]) {
+    const png = await renderChartPng(spec);
+    assert.deepEqual(pngSize(png), { width: spec.width, height: spec.height });
+    const st = await pixelStats(png, [PALETTE[0]]);
+    assert.ok(st.colorCounts[PALETTE[0]] > 100, `${spec.name}: first series missing`);
+  }
 });
 
 Deno.test("charts: every chart renders a PNG of its size, opaque, with drawn content", async () => {
@@ -115,5 +168,5 @@ Deno.test("charts: the error-bar plugin draws bars only where a dataset has erro
 
 Deno.test("charts: bad sizes are rejected with the chart's name", async () => {
   const spec = { ...levelAucChart(summary)!, width: 0 };
-  await assert.rejects(() => renderChartPng(spec), /chart "auc_by_level" has size 0×400/);
+  await assert.rejects(() => renderChartPng(spec), /chart "auc_by_level" has size 0×420/);
 });

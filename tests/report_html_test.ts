@@ -4,7 +4,13 @@ import { PALETTE } from "../lib/report/charts.ts";
 import { renderReportHtml } from "../lib/report/html.ts";
 import { writeStudyReport } from "../lib/report/mod.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
-import { makeFixtureRuns, pixelStats, pngSize } from "./_fixtures_runs.ts";
+import {
+  makeFixtureRuns,
+  makeMultiClassRuns,
+  oatFixtureConfigs,
+  pixelStats,
+  pngSize,
+} from "./_fixtures_runs.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
   .find((p) => {
@@ -130,6 +136,13 @@ Deno.test("report: writeStudyReport writes csv, md, chart PNGs and a self-contai
     assert.match(html, /<th>dataset<\/th><td>breastmnist<\/td>/);
     assert.equal((html.match(/<canvas id="chart-/g) ?? []).length, 8);
     assert.match(html, /medtuneErrorBars/, "error-bar plugin inlined");
+    assert.match(html, /<th>DeLong p vs best \(Holm-adjusted\)<\/th>/);
+    assert.match(html, /<th>Test Brier \(binary, sklearn\)<\/th>/);
+    assert.match(
+      html,
+      /<h3>Test AUC — levels of augment: mean over the configurations that have the level/,
+    );
+    assert.match(html, /<table id="effect-backbone">/);
 
     // Without a grid in the folder: no image, no reference.
     const dir2 = `${dir}/nogrid`;
@@ -140,6 +153,30 @@ Deno.test("report: writeStudyReport writes csv, md, chart PNGs and a self-contai
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("report: html follows the design and the dataset (one-at-a-time, RetinaMNIST)", async () => {
+  const oat = summarizeRuns(
+    makeFixtureRuns({ configs: oatFixtureConfigs(), dataset: "breastmnist" }),
+  );
+  const html = await renderReportHtml(oat, { chartJsSource: "" });
+  assert.match(html, /<title>BreastMNIST ablation study<\/title>/);
+  assert.match(html, /<p id="study-design">Dataset: <strong>BreastMNIST<\/strong>, binary task/);
+  assert.match(
+    html,
+    /<h3>Test AUC — levels of schedule with augment=basic, backbone=resnet18 held at the baseline/,
+  );
+  assert.match(html, /<td>cosine \(baseline\)<\/td><td>1<\/td><td>3<\/td>/);
+  assert.match(html, /Holm&#39;s step-down correction for the 4 comparisons with the best/);
+
+  const retina = summarizeRuns(makeMultiClassRuns());
+  const page = await renderReportHtml(retina, { chartJsSource: "" });
+  assert.match(page, /<title>RetinaMNIST ablation study<\/title>/);
+  assert.match(page, /it is treated as multi-class classification/);
+  assert.match(page, /<h2>Test AUC per class \(one-vs-rest\)<\/h2>/);
+  assert.match(page, /<th>Test Brier \(multi-class\)<\/th>/);
+  assert.doesNotMatch(page, /<th>DeLong p vs best/);
+  assert.match(page, /<canvas id="chart-roc_per_class"/);
 });
 
 Deno.test({
@@ -173,6 +210,16 @@ Deno.test({
       for (const [color, count] of Object.entries(px.colorCounts)) {
         assert.ok(count > 1000, `chart colour ${color}: only ${count} px in the screenshot`);
       }
+
+      // A multi-class study's page (per-class ROC and AUC charts) draws too.
+      const mc = `${dir}/multiclass`;
+      await writeStudyReport(mc, makeMultiClassRuns(), {
+        fixedSettings: { dataset: "retinamnist" },
+      });
+      const st2 = pageStatus((await chromium(["--dump-dom", `file://${mc}/report.html`])).stdout);
+      assert.equal(st2.status, "ok", `multi-class page reported: ${st2.text}`);
+      assert.ok(st2.expected >= 4);
+      assert.equal(st2.charts, st2.expected, "every chart drawn");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -1,14 +1,22 @@
 import assert from "node:assert/strict";
+import { holmAdjust } from "../lib/report/holm.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
 import {
   CSV_COLUMNS,
+  csvColumns,
   formatBestParagraph,
   formatResultsCsv,
   formatResultsMarkdown,
+  resultTableRows,
   writeResultsCsv,
   writeResultsMarkdown,
 } from "../lib/report/tables.ts";
-import { makeFixtureRuns } from "./_fixtures_runs.ts";
+import {
+  gridFixtureConfigs,
+  makeFixtureRuns,
+  makeMultiClassRuns,
+  oatFixtureConfigs,
+} from "./_fixtures_runs.ts";
 
 /** RFC 4180 parser (quoted fields, doubled quotes, commas and newlines in quotes). */
 function parseCsv(text: string): string[][] {
@@ -63,8 +71,12 @@ Deno.test("csv: header and one row per config parse back to the summary's number
     assert.equal(Number(r.test_brier_mean), c.testBrier!.mean);
     assert.equal(Number(r.gap_loss_mean), c.gapLossMean);
     assert.equal(Number(r.best_epoch_mean), c.bestEpochMean);
+    assert.equal(r.test_brier_kind, "binary");
     if (c.best) assert.equal(r.delong_p_vs_best, "");
-    else assert.equal(Number(r.delong_p_vs_best), c.delongVsBest!.pValue);
+    else {
+      assert.equal(Number(r.delong_p_vs_best), c.delongVsBest!.pValue);
+      assert.equal(Number(r.delong_p_vs_best_holm), c.delongVsBest!.pHolm);
+    }
   });
   assert.equal(records[0].config_id, "cfg-b");
   assert.equal(records.find((r) => r.config_id === "cfg-c")!.n_failed, "1");
@@ -122,7 +134,13 @@ Deno.test("markdown: title, fixed settings, table with the best row marked, best
       b.testAuc!.lower!.toFixed(3)
     }, ${b.testAuc!.upper!.toFixed(3)}]**`,
   );
-  assert.match(md, /## Test AUC by axis level\n\n\| Axis \| Level \|/);
+  assert.match(
+    md,
+    /## Axis effects\n\n### Test AUC — levels of augment: mean over the configurations that have the level \(they differ in the other axes too; not a controlled comparison\)/,
+  );
+  assert.match(md, /\| augment \| Configs \| Runs \| Test AUC \(mean ± std over configs\) \|/);
+  assert.match(md, /Test Brier \(binary, sklearn\)/);
+  assert.match(md, /DeLong p vs best \(Holm-adjusted\)/);
   assert.match(
     md,
     /## Best configuration\n\nThe best configuration is \*\*basic \/ cosine \/ resnet18\*\*/,
@@ -141,7 +159,26 @@ Deno.test("best paragraph: names the config, AUC with interval, DeLong count; no
   assert.match(p, /augmentation `basic`, LR schedule `cosine`, backbone `resnet18`/);
   assert.match(p, new RegExp(`mean test AUC ${s.best!.testAuc!.mean.toFixed(3)}`));
   assert.match(p, /95% t-interval over seeds/);
-  assert.match(p, /2 of the other 2 configurations differ from it at p < 0\.05/);
+  assert.match(
+    p,
+    /with Holm's step-down correction for the 2 comparisons with the best, 2 of the other 2 configurations differ from it at adjusted p < 0\.05\./,
+  );
+  // Corrected and uncorrected counts differ: the sentence counts adjusted p and says both.
+  const oat = summarizeRuns(makeFixtureRuns({ configs: oatFixtureConfigs() }));
+  const raw = [0.01, 0.02, 0.03, 0.2];
+  const adj = holmAdjust(raw); // [0.04, 0.06, 0.06, 0.2]
+  oat.configs.filter((c) => !c.best).forEach((c, i) => {
+    c.delongVsBest = { ...c.delongVsBest!, pValue: raw[i], pHolm: adj[i]! };
+  });
+  assert.match(
+    formatBestParagraph(oat),
+    /for the 4 comparisons with the best, 1 of the other 4 configurations differs from it at adjusted p < 0\.05 \(3 before correction\)\./,
+  );
+  assert.deepEqual(
+    resultTableRows(oat).slice(2).map((r) => r[13]),
+    ["0.040", "0.060", "0.060", "0.200"],
+    "the table shows adjusted p",
+  );
   const failedOnly = makeFixtureRuns({ seeds: [] });
   assert.match(
     formatBestParagraph(summarizeRuns(failedOnly)),
@@ -165,4 +202,96 @@ Deno.test("writers: results.csv and results.md written atomically", async () => 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("csv: rows equal the summary for a multi-class task, with per-class columns by name", () => {
+  const s = summarizeRuns(
+    makeMultiClassRuns({ classNames: ["no DR", "mild", "moderate", "severe", "proliferative"] }),
+  );
+  const rows = parseCsv(formatResultsCsv(s));
+  const cols = csvColumns(s);
+  assert.deepEqual(rows[0], cols);
+  assert.deepEqual(cols.slice(CSV_COLUMNS.length, CSV_COLUMNS.length + 4), [
+    "test_auc_0_no_dr_mean",
+    "test_auc_0_no_dr_std",
+    "test_auc_1_mild_mean",
+    "test_auc_1_mild_std",
+  ]);
+  s.configs.forEach((c, i) => {
+    const r = Object.fromEntries(cols.map((k, j) => [k, rows[i + 1][j]]));
+    assert.equal(r.config_id, c.configId);
+    assert.equal(Number(r.test_auc_mean), c.testAuc!.mean);
+    assert.equal(Number(r.test_brier_mean), c.testBrier!.mean);
+    assert.equal(r.test_brier_kind, "multiclass");
+    assert.equal(r.delong_p_vs_best, "");
+    assert.equal(Number(r.test_auc_4_proliferative_mean), c.perClassAuc![4]!.mean);
+  });
+});
+
+Deno.test("markdown: one-at-a-time tables say the other axes are held at the baseline", () => {
+  const s = summarizeRuns(
+    makeFixtureRuns({ configs: oatFixtureConfigs(), dataset: "breastmnist" }),
+  );
+  const md = formatResultsMarkdown(s);
+  assert.match(md, /^# BreastMNIST ablation study\n/, "title follows the dataset");
+  assert.match(
+    md,
+    /Dataset: \*\*BreastMNIST\*\*, binary task; classes: 0 “malignant”, 1 “normal, benign”\./,
+  );
+  assert.match(
+    md,
+    /Design: one axis at a time around the baseline augment=basic, schedule=cosine, backbone=resnet18/,
+  );
+  assert.match(
+    md,
+    /### Test AUC — levels of augment with schedule=cosine, backbone=resnet18 held at the baseline \(mean and t-interval over the seeds of each configuration\)/,
+  );
+  assert.match(md, /\| basic \(baseline\) \| 1 \| 3 \| /);
+  const aug = s.axisEffects.find((e) => e.axis === "augment")!;
+  const heavy = aug.levels.find((l) => l.level === "heavy")!.testAuc!;
+  assert.ok(md.includes(`| heavy | 1 | 3 | ${heavy.mean.toFixed(3)} ± ${heavy.std!.toFixed(3)} [`));
+  assert.doesNotMatch(md, /## Interactions/);
+});
+
+Deno.test("markdown: a grid shows main effects and interaction tables", () => {
+  const s = summarizeRuns(makeFixtureRuns({ configs: gridFixtureConfigs(), failedConfigId: null }));
+  const md = formatResultsMarkdown(s);
+  assert.match(
+    md,
+    /### Test AUC — main effect of augment, marginalized over schedule \(2 levels\) × backbone \(2 levels\) and 3 seeds/,
+  );
+  assert.match(md, /## Interactions/);
+  assert.match(
+    md,
+    /### augment × backbone, averaged over schedule\n\n\| augment ↓ backbone → \| resnet18 \| vit_tiny_patch16_224 \|/,
+  );
+  const i = s.interactions[1];
+  const cell = i.cells[2][1];
+  assert.ok(
+    md.includes(`| heavy | `) &&
+      md.includes(
+        `${cell.mean.toFixed(3)} [${cell.lower!.toFixed(3)}, ${cell.upper!.toFixed(3)}]; γ `,
+      ),
+  );
+});
+
+Deno.test("markdown: RetinaMNIST is said to be treated as multi-class; class names and Brier form", () => {
+  const s = summarizeRuns(makeMultiClassRuns());
+  const md = formatResultsMarkdown(s, { fixedSettings: { dataset: "retinamnist" } });
+  assert.match(md, /^# RetinaMNIST ablation study/);
+  assert.match(md, /it is treated as multi-class classification/);
+  assert.match(md, /multi-class task; 5 classes, named by their index 0–4\./);
+  const header = resultTableRows(s)[0];
+  assert.equal(header.length, 13, "no DeLong column for a multi-class task");
+  assert.ok(header.includes("Test Brier (multi-class)"));
+  assert.ok(header.includes("Test macro one-vs-rest AUC (mean ± std [95% CI])"));
+  assert.match(
+    md,
+    /## Test AUC per class \(one-vs-rest\)\n\n\| Rank \| Configuration \| 0 \| 1 \| 2 \| 3 \| 4 \|/,
+  );
+  assert.match(
+    md,
+    /DeLong's test applies to binary AUCs and is not computed for this multi-class task/,
+  );
+  assert.match(md, /the multi-class form, mean over images of Σ_k/);
 });

@@ -16,7 +16,9 @@
  */
 
 import type { RunAxes } from "../study/record.ts";
+import { describeAxes } from "./effects.ts";
 import { AXES, type ConfigSummary, type StudySummary } from "./summary.ts";
+import { className } from "./task.ts";
 
 /** A chart.js configuration restricted to plain JSON (no callbacks). */
 export interface ChartJsConfig {
@@ -143,15 +145,19 @@ export function learningCurveChart(config: ConfigSummary): ChartSpec {
 }
 
 /**
- * ROC curves for one axis: for each level, the best configuration at that
- * level (highest mean test AUC), drawn from its seed-ensemble scores, plus the
- * chance diagonal. `null` when no level has a curve.
+ * ROC curves for one axis (binary tasks), following the axis effect: for
+ * each level, its configuration (one-at-a-time design: the other axes held
+ * at the baseline) or the best configuration at that level (grid or pooled),
+ * drawn from its seed-ensemble scores, plus the chance diagonal. `null` when
+ * no level has a curve.
  */
 export function rocChart(summary: StudySummary, axis: keyof RunAxes): ChartSpec | null {
+  const effect = summary.axisEffects.find((e) => e.axis === axis);
+  if (!effect) return null;
   const byId = new Map(summary.configs.map((c) => [c.configId, c]));
   const datasets: Record<string, unknown>[] = [];
   let source = "";
-  summary.levels.filter((l) => l.axis === axis).forEach((l, i) => {
+  effect.levels.forEach((l, i) => {
     const roc = l.bestConfigId ? summary.rocs[l.bestConfigId] : undefined;
     if (!roc) return;
     const cfg = byId.get(l.bestConfigId!)!;
@@ -168,7 +174,25 @@ export function rocChart(summary: StudySummary, axis: keyof RunAxes): ChartSpec 
     });
   });
   if (datasets.length === 0) return null;
-  datasets.push({
+  datasets.push(chanceLine());
+  const what = effect.comparison === "baseline"
+    ? effect.title
+    : `best configuration per ${axis} level (${
+      effect.comparison === "main-effect" ? "grid" : "pooled"
+    })`;
+  const options = baseOptions(`Test ROC — ${what} (${source})`);
+  options.scales = rocScales();
+  return {
+    name: `roc_${axis}`,
+    caption: `ROC curves — ${what}; ${source} scores`,
+    width: 560,
+    height: 560,
+    config: { type: "scatter", data: { datasets }, options },
+  };
+}
+
+function chanceLine(): Record<string, unknown> {
+  return {
     label: "chance",
     data: [{ x: 0, y: 0 }, { x: 1, y: 1 }],
     showLine: true,
@@ -177,31 +201,135 @@ export function rocChart(summary: StudySummary, axis: keyof RunAxes): ChartSpec 
     borderDash: [5, 5],
     pointRadius: 0,
     borderWidth: 1,
-  });
-  const options = baseOptions(`Test ROC — best configuration per ${axis} level (${source})`);
-  options.scales = {
+  };
+}
+
+function rocScales(): Record<string, unknown> {
+  return {
     x: { type: "linear", min: 0, max: 1, title: { display: true, text: "false-positive rate" } },
     y: { type: "linear", min: 0, max: 1, title: { display: true, text: "true-positive rate" } },
   };
+}
+
+/**
+ * Per-class one-vs-rest (multi-class) or per-label (multi-label) ROC curves
+ * of the best configuration's seed ensemble, legends with the dataset's class
+ * names and each curve's AUC. `null` when there are none.
+ */
+export function classRocChart(summary: StudySummary): ChartSpec | null {
+  const curves = summary.bestClassRocs;
+  if (!summary.best || curves.length === 0) return null;
+  const kind = summary.task.task === "multi-label" ? "label" : "class (one-vs-rest)";
+  const datasets: Record<string, unknown>[] = curves.map((c, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    return {
+      label: `${c.className}${c.auc !== null ? ` (AUC ${c.auc.toFixed(3)})` : ""}`,
+      data: c.fpr.map((x, k) => ({ x, y: c.tpr[k] })),
+      showLine: true,
+      borderColor: color,
+      backgroundColor: color,
+      pointRadius: 0,
+      borderWidth: 2,
+    };
+  });
+  datasets.push(chanceLine());
+  const source = curves[0].source;
+  const options = baseOptions(`Test ROC per ${kind} — best configuration ${summary.best.label}`);
+  options.scales = rocScales();
   return {
-    name: `roc_${axis}`,
-    caption: `ROC curves of the best configuration at each ${axis} level (${source} scores)`,
-    width: 560,
-    height: 560,
+    name: "roc_per_class",
+    caption: `ROC curve of each ${kind} of the best configuration (${summary.best.label}), ` +
+      `${source}`,
+    width: 600,
+    height: 600,
     config: { type: "scatter", data: { datasets }, options },
   };
 }
 
 /**
- * Mean test AUC per axis level over all successful runs with that level, as
- * bars coloured by axis, with ± 1 std error bars.
+ * Test AUC of each class (one-vs-rest) or label of the best configuration,
+ * mean over seeds with t-interval error bars, class names on the axis.
+ * `null` for binary tasks.
+ */
+export function perClassAucChart(summary: StudySummary): ChartSpec | null {
+  const best = summary.best;
+  if (!best || !best.perClassAuc || best.perClassAuc.length === 0) return null;
+  const kind = summary.task.task === "multi-label" ? "label" : "class (one-vs-rest)";
+  const stats = best.perClassAuc;
+  const pct = `${Math.round(summary.confidence * 1000) / 10}%`;
+  const options = baseOptions(
+    `Test AUC per ${kind} — best configuration ${best.label} (mean and ${pct} CI over seeds)`,
+  );
+  (options.plugins as Record<string, unknown>).legend = { display: false };
+  options.scales = {
+    x: { title: { display: true, text: kind } },
+    y: { min: 0, max: 1, title: { display: true, text: "test AUC" } },
+  };
+  return {
+    name: "auc_per_class",
+    caption: `Test AUC of each ${kind} of the best configuration, mean over seeds with ` +
+      `${pct} t-intervals`,
+    width: Math.max(560, 120 + 60 * stats.length),
+    height: 400,
+    config: {
+      type: "bar",
+      data: {
+        labels: stats.map((_, k) => className(summary.task, k)),
+        datasets: [{
+          label: "test AUC",
+          data: stats.map((s) => s?.mean ?? null),
+          backgroundColor: PALETTE[0],
+          errorBars: stats.map((s) =>
+            s && s.lower !== null && s.upper !== null ? [s.lower, s.upper] : null
+          ),
+        }],
+      },
+      options,
+    },
+  };
+}
+
+/**
+ * Test AUC per axis level as the axis effects define it (see
+ * `effects.ts`), bars coloured by axis, with t-interval error bars (± 1
+ * std for pooled levels); the title says which comparison is shown.
  */
 export function levelAucChart(summary: StudySummary): ChartSpec | null {
-  const levels = summary.levels.filter((l) => l.testAuc !== null);
+  const levels = summary.axisEffects.flatMap((e) =>
+    e.levels.filter((l) => l.testAuc !== null).map((l) => ({ l, e }))
+  );
   if (levels.length === 0) return null;
-  const lows = levels.map((l) => l.testAuc!.mean - (l.testAuc!.std ?? 0));
+  const bar = ({ l, e }: (typeof levels)[number]): [number, number] | null => {
+    const s = l.testAuc!;
+    if (e.comparison !== "pooled") {
+      return s.lower !== null && s.upper !== null ? [s.lower, s.upper] : null;
+    }
+    return s.std === null ? null : [s.mean - s.std, s.mean + s.std];
+  };
+  const lows = levels.map((x) => bar(x)?.[0] ?? x.l.testAuc!.mean);
   const yMin = Math.min(0.5, Math.floor(Math.min(...lows) * 10) / 10);
-  const options = baseOptions("Test AUC by axis level (mean ± std over all runs with the level)");
+  const pct = `${Math.round(summary.confidence * 1000) / 10}%`;
+  const kinds = new Set(summary.axisEffects.map((e) => e.comparison));
+  let title: string;
+  let caption: string;
+  if (kinds.size === 1 && kinds.has("baseline")) {
+    const b = summary.baseline ? describeAxes(summary.baseline) : "";
+    title = `Test AUC by axis level — each axis varied with the other two held at the ` +
+      `baseline (${b}); mean and ${pct} CI over seeds`;
+    caption = `Levels of each axis with the other two axes held at the baseline (${b}); ` +
+      `error bars: ${pct} t-interval over the configuration's seeds`;
+  } else if (kinds.size === 1 && kinds.has("main-effect")) {
+    title = `Test AUC main effects — each level marginalized over the other axes; ` +
+      `mean and ${pct} CI across seeds`;
+    caption = `Main effect of each axis level, marginalized over the other axes (full grid); ` +
+      `error bars: ${pct} t-interval across seeds of the per-seed marginal means`;
+  } else {
+    title = "Test AUC by axis level — mean over the configurations with the level " +
+      "(not a controlled comparison); ± 1 std";
+    caption = "Mean test AUC over the configurations that have each level (they differ in the " +
+      "other axes too); error bars ± 1 standard deviation over configurations";
+  }
+  const options = baseOptions(title);
   (options.plugins as Record<string, unknown>).legend = { display: false };
   options.scales = {
     x: { title: { display: true, text: "axis: level" } },
@@ -209,21 +337,18 @@ export function levelAucChart(summary: StudySummary): ChartSpec | null {
   };
   return {
     name: "auc_by_level",
-    caption: "Mean test AUC per axis level; error bars ± 1 standard deviation over runs",
-    width: 720,
-    height: 400,
+    caption,
+    width: 760,
+    height: 420,
     config: {
       type: "bar",
       data: {
-        labels: levels.map((l) => `${l.axis}: ${l.level}`),
+        labels: levels.map(({ l }) => `${l.axis}: ${l.level}`),
         datasets: [{
           label: "test AUC",
-          data: levels.map((l) => l.testAuc!.mean),
-          backgroundColor: levels.map((l) => AXIS_COLORS[l.axis] ?? PALETTE[9]),
-          errorBars: levels.map((l) => {
-            const s = l.testAuc!;
-            return s.std === null ? null : [s.mean - s.std, s.mean + s.std];
-          }),
+          data: levels.map(({ l }) => l.testAuc!.mean),
+          backgroundColor: levels.map(({ l }) => AXIS_COLORS[l.axis] ?? PALETTE[9]),
+          errorBars: levels.map(bar),
         }],
       },
       options,
@@ -281,12 +406,18 @@ export function gapChart(summary: StudySummary): ChartSpec | null {
 
 /**
  * Every chart of the report, in report order: AUC by axis level, overfitting
- * gap, one ROC chart per axis, then learning curves per configuration (rank
- * order, configurations without a successful run skipped).
+ * gap, one ROC chart per axis (binary tasks) or the best configuration's
+ * per-class ROC curves and per-class AUCs (multi-class, multi-label), then
+ * learning curves per configuration (rank order, configurations without a
+ * successful run skipped).
  */
 export function buildReportCharts(summary: StudySummary): ChartSpec[] {
   const charts: (ChartSpec | null)[] = [levelAucChart(summary), gapChart(summary)];
-  for (const axis of AXES) charts.push(rocChart(summary, axis));
+  if (summary.task.task === "binary") {
+    for (const axis of AXES) charts.push(rocChart(summary, axis));
+  } else {
+    charts.push(classRocChart(summary), perClassAucChart(summary));
+  }
   for (const c of summary.configs) {
     if (c.nOk > 0 && c.curves.epoch.length > 0) charts.push(learningCurveChart(c));
   }

@@ -17,11 +17,16 @@
 import { buildReportCharts, type ChartSpec, createChartPlugins } from "./charts.ts";
 import type { StudySummary } from "./summary.ts";
 import {
-  DEFAULT_TITLE,
+  axisEffectTableRows,
+  axisEffectTitle,
   formatBestParagraph,
   formatSetting,
-  levelTableRows,
+  formatStudyParagraph,
+  interactionTableRows,
+  perClassTableRows,
+  reportNotes,
   type ReportTextOptions,
+  reportTitle,
   resultTableRows,
 } from "./tables.ts";
 
@@ -183,16 +188,18 @@ function drawScript(pluginsSource: string): string {
 }
 
 /**
- * The report page as one HTML string: title, run counts, fixed settings,
- * results table (best row ★ and highlighted), per-axis-level table, the best
- * configuration paragraph, interactive charts, the augmentation grid (when
- * given) and notes. Reads chart.js's UMD build unless `chartJsSource` is given.
+ * The report page as one HTML string: title, run counts, dataset and design,
+ * fixed settings, the best configuration paragraph, results table (best row
+ * ★ and highlighted), one axis-effect table per axis titled by its
+ * comparison, interactions (full grids), per-class AUCs (multi-class,
+ * multi-label), interactive charts, the augmentation grid (when given) and
+ * notes. Reads chart.js's UMD build unless `chartJsSource` is given.
  */
 export async function renderReportHtml(
   summary: StudySummary,
   options: ReportHtmlOptions = {},
 ): Promise<string> {
-  const title = options.title ?? DEFAULT_TITLE;
+  const title = reportTitle(summary, options.title);
   const charts = options.charts ?? buildReportCharts(summary);
   const chartJs = options.chartJsSource ?? await chartJsUmdSource();
   const bestRow = summary.configs.findIndex((c) => c.best);
@@ -209,6 +216,7 @@ export async function renderReportHtml(
     `<h1>${escapeHtml(title)}</h1>`,
     `<p>${summary.nRuns} runs: ${summary.nOk} succeeded, ${summary.nFailed} failed; ` +
       `${summary.configs.length} configurations.</p>`,
+    `<p id="study-design">${inlineMarkdown(formatStudyParagraph(summary))}</p>`,
   );
   if (settings.length > 0) {
     parts.push(
@@ -228,11 +236,44 @@ export async function renderReportHtml(
       id: "results",
       bestRow: bestRow >= 0 ? bestRow : undefined,
     }),
-    "<h2>Test AUC by axis level</h2>",
-    htmlTable(levelTableRows(summary), { id: "levels" }),
-    "<h2>Charts</h2>",
-    '<div class="charts">',
+    "<h2>Axis effects</h2>",
   );
+  for (const e of summary.axisEffects) {
+    parts.push(
+      `<h3>${escapeHtml(axisEffectTitle(e, summary))}</h3>`,
+      htmlTable(axisEffectTableRows(e, summary), { id: `effect-${e.axis}` }),
+    );
+    if (e.missing.length > 0) {
+      parts.push(
+        `<p class="warning">Missing: ${e.missing.map((m) => escapeHtml(m)).join("; ")}.</p>`,
+      );
+    }
+    for (const n of e.notes) parts.push(`<p class="notes"><em>${escapeHtml(n)}</em></p>`);
+  }
+  if (summary.interactions.length > 0) {
+    parts.push(
+      "<h2>Interactions</h2>",
+      `<p class="notes">Cell means over the third axis with ${
+        Math.round(summary.confidence * 1000) / 10
+      }% t-intervals across seeds; γ is the interaction contrast m_ij − m_i· − m_·j + m_·· ` +
+        "(0 when the two axes' effects add up).</p>",
+    );
+    for (const i of summary.interactions) {
+      parts.push(
+        `<h3>${escapeHtml(i.title)}</h3>`,
+        htmlTable(interactionTableRows(i), { id: `interaction-${i.axes[0]}-${i.axes[1]}` }),
+      );
+    }
+  }
+  const perClass = perClassTableRows(summary);
+  if (perClass) {
+    const kind = summary.task.task === "multi-label" ? "label" : "class (one-vs-rest)";
+    parts.push(
+      `<h2>Test AUC per ${escapeHtml(kind)}</h2>`,
+      htmlTable(perClass, { id: "per-class" }),
+    );
+  }
+  parts.push("<h2>Charts</h2>", '<div class="charts">');
   for (const c of charts) {
     parts.push(
       `<figure><canvas id="chart-${escapeHtml(c.name)}" width="${c.width}" height="${c.height}" ` +
@@ -251,12 +292,7 @@ export async function renderReportHtml(
   parts.push(
     "<h2>Notes</h2>",
     '<ul class="notes">',
-    `<li>Means, standard deviations and ${Math.round(summary.confidence * 1000) / 10}% ` +
-      "Student-t intervals are over the successful seeds of each configuration; failed runs " +
-      "are counted but excluded.</li>",
-    `<li>${escapeHtml(summary.delongMethod)}</li>`,
-    "<li>Gap AUC = train AUC − validation AUC, gap loss = validation loss − train loss, both " +
-      "at the selected (best-validation-AUC) epoch, in eval mode.</li>",
+    ...reportNotes(summary).map((n) => `<li>${escapeHtml(n)}</li>`),
     ...summary.warnings.map((w) => `<li class="warning">Warning: ${escapeHtml(w)}</li>`),
     "</ul>",
     '<output id="medtune-status" data-status="pending" data-charts="0">pending</output>',

@@ -1,6 +1,9 @@
 /**
- * Reporting for ablation studies: summaries over seeds with t-intervals and
- * DeLong tests against the best configuration, `results.csv` / `results.md`,
+ * Reporting for ablation studies: summaries over seeds with t-intervals,
+ * axis effects that follow the design (levels held at the baseline in a
+ * one-at-a-time study, main effects and interactions in a grid), DeLong
+ * tests against the best configuration with Holm's correction, wording that
+ * follows the dataset and task, `results.csv` / `results.md`,
  * chart PNGs (chart.js on `@napi-rs/canvas`) and a self-contained interactive
  * `report.html`, all written by {@linkcode writeStudyReport}.
  *
@@ -11,6 +14,8 @@
  * const files = await writeStudyReport("runs/study", records, {
  *   title: "BreastMNIST ablation",
  *   fixedSettings: { dataset: "breastmnist", epochs: 30, imageSize: 28 },
+ *   design: "oat",
+ *   baseline: { augment: "basic", schedule: "cosine", backbone: "resnet18" },
  * });
  * ```
  *
@@ -25,12 +30,20 @@ import { type SummarizeOptions, summarizeRuns } from "./summary.ts";
 import { formatResultsCsv, formatResultsMarkdown, type ReportTextOptions } from "./tables.ts";
 
 export type { EpochRecord, RunAxes, RunRecord, SplitMetrics } from "../study/record.ts";
+export type { TaskType } from "../data/dataset.ts";
+export type { BrierKind, MetricTask } from "../metrics/task.ts";
 export {
   AXES,
+  type AxisEffect,
+  type AxisLevels,
   type AxisLevelSummary,
+  type ClassRoc,
   type ConfigSummary,
+  dedupeRuns,
   DELONG_METHOD,
   type DelongVsBest,
+  type DesignKind,
+  type InteractionSummary,
   type MeanCurves,
   type MetricStats,
   type RocPoints,
@@ -39,7 +52,27 @@ export {
   summarizeRuns,
 } from "./summary.ts";
 export {
+  analyzeAxisEffects,
+  type AxisEffectOptions,
+  type AxisEffectsResult,
+  type Comparison,
+  type EffectInput,
+} from "./effects.ts";
+export { holmAdjust } from "./holm.ts";
+export {
+  brierLabel,
+  type ReportBrierKind,
+  resolveTask,
+  type ScoredTask,
+  type TaskInfo,
+  type TaskOptions,
+} from "./task.ts";
+export {
+  aucName,
+  axisEffectTableRows,
+  axisEffectTitle,
   CSV_COLUMNS,
+  csvColumns,
   DEFAULT_TITLE,
   formatBestParagraph,
   formatNumber,
@@ -48,8 +81,13 @@ export {
   formatResultsMarkdown,
   formatSetting,
   formatStats,
+  formatStudyParagraph,
+  interactionTableRows,
   levelTableRows,
+  perClassTableRows,
+  reportNotes,
   type ReportTextOptions,
+  reportTitle,
   resultTableRows,
   TABLE_HEADER,
   writeResultsCsv,
@@ -59,11 +97,13 @@ export {
   buildReportCharts,
   type ChartJsConfig,
   type ChartSpec,
+  classRocChart,
   createChartPlugins,
   gapChart,
   learningCurveChart,
   levelAucChart,
   PALETTE,
+  perClassAucChart,
   renderChartPng,
   rocChart,
   safeName,
@@ -94,7 +134,7 @@ export async function writeStudyReport(
     throw new RangeError(`writeStudyReport: no run records to report on for ${outDir}`);
   }
   const dir = outDir.replace(/\/+$/, "") || "/";
-  const summary = summarizeRuns(records, { confidence: options.confidence });
+  const summary = summarizeRuns(records, options);
   const written: string[] = [];
   const write = async (name: string, data: Uint8Array | string) => {
     const path = `${dir}/${name}`;

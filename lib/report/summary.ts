@@ -1,40 +1,55 @@
 /**
- * Per-configuration and per-axis-level summaries of a study's run records:
- * mean ± std and Student-t intervals over seeds, the best configuration, and
- * DeLong's test of every configuration against the best.
+ * Per-configuration and per-axis summaries of a study's run records: mean ±
+ * std and Student-t intervals over seeds, the best configuration, DeLong's
+ * test of every configuration against the best with Holm's correction, axis
+ * effects that follow the design (see `effects.ts`), per-class AUCs and the
+ * task-aware wording (see `task.ts`).
  *
- * DeLong comparison (the choice made here): for each configuration, the test
- * scores (positive-class probabilities, same test images in the same order in
- * every run) of its successful seeds are averaged image by image into one
+ * Records are first deduplicated by run id (two processes on one output
+ * folder, or a crash between append and bookkeeping, can record a run twice):
+ * a successful record of an id is preferred, else the latest, and the number
+ * dropped is reported, so that seeds are counted by distinct run.
+ *
+ * DeLong comparison (binary tasks): for each configuration, the test scores
+ * (positive-class probabilities, same test images in the same order in every
+ * run) of its successful seeds are averaged image by image into one
  * seed-ensemble score vector; `delongTest([best, other], labels)` is then run
  * on the two ensembles. To keep the comparison paired, only the seeds that
  * both configurations completed (matched by seed number) enter the two
- * ensembles of that comparison. The p-value therefore tests the AUC of the
- * seed-averaged predictors, not the spread between seeds (which the t-interval
- * of the mean AUC describes).
+ * ensembles of that comparison. The p-values are then adjusted with Holm's
+ * step-down method across the comparisons with the best. They test the AUC of
+ * the seed-averaged predictors, not the spread between seeds (which the
+ * t-interval of the mean AUC describes).
  *
  * @module
  */
 
-import { aucRoc, delongTest, meanCi, rocCurve } from "../metrics/mod.ts";
+import { aucRoc, delongTest, rocCurve } from "../metrics/mod.ts";
 import type { RunAxes, RunRecord } from "../study/record.ts";
+import {
+  analyzeAxisEffects,
+  AXES,
+  type AxisEffect,
+  type AxisLevels,
+  type AxisLevelSummary,
+  type DesignKind,
+  type InteractionSummary,
+  type MetricStats,
+  metricStats,
+} from "./effects.ts";
+import { holmAdjust } from "./holm.ts";
+import { className, resolveTask, type TaskInfo, type TaskOptions, testBrierOf } from "./task.ts";
 
-/** The study's three axes, in report order. */
-export const AXES: readonly (keyof RunAxes)[] = ["augment", "schedule", "backbone"];
-
-/** Mean, sample std and Student-t interval of one metric over seeds. */
-export interface MetricStats {
-  /** Number of values (successful seeds with the metric). */
-  n: number;
-  /** Mean. */
-  mean: number;
-  /** Sample standard deviation (n − 1); `null` with a single value. */
-  std: number | null;
-  /** Lower end of the t-interval of the mean; `null` with a single value. */
-  lower: number | null;
-  /** Upper end of the t-interval of the mean; `null` with a single value. */
-  upper: number | null;
-}
+export { AXES };
+export type {
+  AxisEffect,
+  AxisLevels,
+  AxisLevelSummary,
+  DesignKind,
+  InteractionSummary,
+  MetricStats,
+  TaskInfo,
+};
 
 /** Learning curves averaged over seeds, epoch by epoch. */
 export interface MeanCurves {
@@ -56,8 +71,10 @@ export interface MeanCurves {
 
 /** DeLong's paired test of a configuration's seed ensemble against the best one's. */
 export interface DelongVsBest {
-  /** Two-sided p-value. */
+  /** Two-sided p-value, uncorrected. */
   pValue: number;
+  /** Holm-adjusted p-value across all comparisons with the best. */
+  pHolm: number;
   /** z statistic (best − this). */
   z: number;
   /** AUC of the best configuration's ensemble over the common seeds. */
@@ -80,20 +97,22 @@ export interface ConfigSummary {
   rank: number;
   /** Whether this is the best configuration. */
   best: boolean;
-  /** Successful runs. */
+  /** Successful runs (distinct run ids). */
   nOk: number;
-  /** Failed runs. */
+  /** Failed runs (distinct run ids). */
   nFailed: number;
   /** Seeds of the successful runs, ascending. */
   seeds: number[];
   /** Seeds of the failed runs, ascending. */
   failedSeeds: number[];
-  /** Test AUC over successful seeds; `null` when none has one. */
+  /** Test AUC (the selection metric) over successful seeds; `null` when none has one. */
   testAuc: MetricStats | null;
   /** Test balanced accuracy over successful seeds. */
   testBalancedAccuracy: MetricStats | null;
-  /** Test Brier score over successful seeds. */
+  /** Test Brier score over successful seeds, in the form `summary.task.brierKind` names. */
   testBrier: MetricStats | null;
+  /** Test AUC of each class (one-vs-rest) or label over seeds; `null` for binary tasks. */
+  perClassAuc: (MetricStats | null)[] | null;
   /** Mean validation AUC at the selected epoch. */
   valAucMean: number | null;
   /** Mean selected (best) epoch. */
@@ -114,22 +133,6 @@ export interface ConfigSummary {
   curves: MeanCurves;
 }
 
-/** Aggregate of one level of one axis over all successful runs that have it. */
-export interface AxisLevelSummary {
-  /** Axis name. */
-  axis: keyof RunAxes;
-  /** Level of the axis. */
-  level: string;
-  /** Number of successful runs with a test AUC at this level. */
-  nRuns: number;
-  /** Number of configurations at this level. */
-  nConfigs: number;
-  /** Test AUC over all those runs (mean ± std, t-interval). */
-  testAuc: MetricStats | null;
-  /** The best configuration at this level (highest mean test AUC); `null` if none succeeded. */
-  bestConfigId: string | null;
-}
-
 /** A ROC curve for a chart. */
 export interface RocPoints {
   /** False-positive rates. */
@@ -142,66 +145,70 @@ export interface RocPoints {
   source: string;
 }
 
+/** One class's (or label's) one-vs-rest ROC curve. */
+export interface ClassRoc extends RocPoints {
+  /** Class index. */
+  classIndex: number;
+  /** Class name from the dataset info. */
+  className: string;
+}
+
 /** Everything the tables, charts and report show. */
 export interface StudySummary {
   /** Configurations, sorted by mean test AUC, best first. */
   configs: ConfigSummary[];
   /** The best configuration; `null` when no run succeeded. */
   best: ConfigSummary | null;
-  /** Per-axis-level aggregates, axis by axis, levels in study order. */
+  /** The design the axis comparisons follow. */
+  design: DesignKind;
+  /** The baseline of a one-at-a-time design, else `null`. */
+  baseline: RunAxes | null;
+  /** One comparison of levels per axis (see `effects.ts`). */
+  axisEffects: AxisEffect[];
+  /** Every level of every axis effect, axis by axis (`axisEffects` flattened). */
   levels: AxisLevelSummary[];
-  /** Number of records. */
+  /** Two-way interactions of a full grid with ≥ 2 complete seeds. */
+  interactions: InteractionSummary[];
+  /** The task and dataset, as the report words them. */
+  task: TaskInfo;
+  /** Number of distinct runs (after dropping duplicate records). */
   nRuns: number;
   /** Number of successful runs. */
   nOk: number;
   /** Number of failed runs. */
   nFailed: number;
+  /** Records dropped because their run id was recorded more than once. */
+  nDuplicates: number;
   /** Coverage of the t-intervals. */
   confidence: number;
   /** How the DeLong p-values were computed, in one sentence. */
   delongMethod: string;
   /** Problems met while summarizing (e.g. test labels that differ between runs). */
   warnings: string[];
-  /** Seed-ensemble ROC curve of each configuration with test scores, by config id. */
+  /** Seed-ensemble ROC curve of each configuration with binary test scores, by config id. */
   rocs: Record<string, RocPoints>;
+  /** Per-class (multi-class) or per-label (multi-label) ROC curves of the best configuration's seed ensemble. */
+  bestClassRocs: ClassRoc[];
 }
 
 /** Options for {@linkcode summarizeRuns}. */
-export interface SummarizeOptions {
+export interface SummarizeOptions extends TaskOptions {
   /** Coverage of the t-intervals over seeds, in (0, 1). Default 0.95. */
   confidence?: number;
+  /** The study's design (`oat` or `grid`); inferred from the configurations when absent. */
+  design?: "oat" | "grid";
+  /** The baseline of an `oat` design; inferred when absent. */
+  baseline?: RunAxes;
+  /** The planned levels of each axis, so that missing cells can be named. */
+  axisLevels?: Partial<AxisLevels>;
 }
 
 /** The DeLong method, as stated in reports. */
 export const DELONG_METHOD: string =
   "DeLong p-values compare seed ensembles: each configuration's test scores are averaged " +
   "image by image over the seeds it shares with the best configuration (paired by seed " +
-  "number), and DeLong's test is run on the two averaged score vectors.";
-
-const KNOWN_ORDER: Record<keyof RunAxes, string[]> = {
-  augment: ["none", "basic", "heavy"],
-  schedule: ["constant", "cosine", "warmup_cosine"],
-  backbone: ["resnet18", "efficientnet_b0", "vit_tiny_patch16_224", "vit_tiny"],
-};
-
-/** Sort key of a level within its axis: the study's order first, others alphabetically. */
-function compareLevels(axis: keyof RunAxes, a: string, b: string): number {
-  const order = KNOWN_ORDER[axis];
-  const ia = order.indexOf(a);
-  const ib = order.indexOf(b);
-  if (ia >= 0 || ib >= 0) {
-    if (ia < 0) return 1;
-    if (ib < 0) return -1;
-    return ia - ib;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function stats(values: number[], confidence: number): MetricStats | null {
-  if (values.length === 0) return null;
-  const m = meanCi(values, { confidence });
-  return { n: m.n, mean: m.mean, std: m.std, lower: m.lower, upper: m.upper };
-}
+  "number), and DeLong's test is run on the two averaged score vectors; the p-values are " +
+  "Holm-adjusted (step-down) across the comparisons with the best configuration.";
 
 function mean(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -242,27 +249,152 @@ function axesLabel(axes: RunAxes): string {
   return `${axes.augment} / ${axes.schedule} / ${axes.backbone}`;
 }
 
-/** Average of the score vectors of the given runs, image by image. */
-function ensembleScores(runs: RunRecord[]): number[] {
-  const n = runs[0].testScores!.length;
-  const out = new Array<number>(n).fill(0);
-  for (const r of runs) {
-    const s = r.testScores!;
-    for (let i = 0; i < n; i++) out[i] += s[i];
+/**
+ * Drop records whose run id was already seen: per id, a successful record
+ * is preferred over a failed one, else the latest (`finishedAt`, then the
+ * later line) — the rule the study's readers use. Returns the kept records
+ * (in their original order), the number dropped and the ids that had
+ * duplicates.
+ */
+export function dedupeRuns(
+  records: readonly RunRecord[],
+): { records: RunRecord[]; dropped: number; ids: string[] } {
+  const keep = new Map<string, number>();
+  const count = new Map<string, number>();
+  records.forEach((r, i) => {
+    count.set(r.id, (count.get(r.id) ?? 0) + 1);
+    const prev = keep.get(r.id);
+    const p = prev === undefined ? undefined : records[prev];
+    const better = !p ||
+      (r.status !== p.status ? r.status === "ok" : (r.finishedAt ?? "") >= (p.finishedAt ?? ""));
+    if (better) keep.set(r.id, i);
+  });
+  const kept = new Set(keep.values());
+  return {
+    records: records.filter((_, i) => kept.has(i)),
+    dropped: records.length - kept.size,
+    ids: [...count].filter(([, n]) => n > 1).map(([id]) => id),
+  };
+}
+
+/** A run's test probabilities as N×K rows and its labels (class indices, or 0/1 rows for multi-label). */
+interface MatrixData {
+  /** N×K probabilities. */
+  m: number[][];
+  /** N class indices (single-label) or N×K 0/1 rows (multi-label). */
+  y: number[] | number[][];
+}
+
+function rows(flat: readonly number[], k: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i + k <= flat.length; i += k) out.push(flat.slice(i, i + k));
+  return out;
+}
+
+/**
+ * A run's N×K test probabilities and labels: from `testProbs`/`testTargets`
+ * (row-major, as the runner records them for multi-class and multi-label
+ * tasks), or from `testScores` stored as rows; `null` for a binary score
+ * vector or when absent.
+ */
+function matrixData(r: RunRecord, task: TaskInfo): MatrixData | null {
+  const s = r.testScores as unknown;
+  if (Array.isArray(s) && s.length > 0 && Array.isArray(s[0])) {
+    const y = r.testLabels as unknown;
+    return Array.isArray(y) && y.length === s.length
+      ? { m: s as number[][], y: y as number[] | number[][] }
+      : null;
   }
-  for (let i = 0; i < n; i++) out[i] /= runs.length;
+  const probs = r.testProbs;
+  const targets = r.testTargets;
+  if (!Array.isArray(probs) || !Array.isArray(targets) || targets.length === 0) return null;
+  if (task.task === "multi-label" && targets.length === probs.length) {
+    const k = task.classNames?.length ?? r.test?.perClassAuc?.length ?? r.classNames?.length;
+    if (!k || probs.length % k !== 0) return null;
+    return { m: rows(probs, k), y: rows(targets, k) };
+  }
+  if (probs.length % targets.length !== 0) return null;
+  return { m: rows(probs, probs.length / targets.length), y: targets.slice() };
+}
+
+/** A run's binary scores (positive-class probability per image), or `null`. */
+function binaryScores(r: RunRecord, task: TaskInfo): number[] | null {
+  if (Array.isArray(r.testScores) && r.testScores.length > 0 && !Array.isArray(r.testScores[0])) {
+    return r.testScores;
+  }
+  const d = matrixData(r, task);
+  return d && d.m[0]?.length === 2 ? d.m.map((row) => row[1]) : null;
+}
+
+/** A run's test labels flattened (multi-label rows row-major), for comparing runs. */
+function flatLabels(r: RunRecord, task: TaskInfo): number[] | null {
+  if (task.task === "binary" && Array.isArray(r.testLabels) && binaryScores(r, task)) {
+    return r.testLabels;
+  }
+  const d = task.task === "binary" ? null : matrixData(r, task);
+  if (d) return Array.isArray(d.y[0]) ? (d.y as number[][]).flat() : d.y as number[];
+  const y = r.testLabels ?? r.testTargets;
+  return Array.isArray(y) ? y : null;
+}
+
+/** The number of test images of a run's stored scores. */
+function scoreCount(r: RunRecord, task: TaskInfo): number {
+  return task.task === "binary"
+    ? binaryScores(r, task)?.length ?? 0
+    : matrixData(r, task)?.m.length ?? 0;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Image-by-image mean of equally long vectors. */
+function averageVectors(vectors: number[][]): number[] {
+  const out = new Array<number>(vectors[0].length).fill(0);
+  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i] += v[i];
+  return out.map((x) => x / vectors.length);
+}
+
+/** Column `k` of a matrix. */
+const column = (m: number[][], k: number) => m.map((row) => row[k]);
+
+/** Binary labels of class (or label) `k`: one-vs-rest for class indices, the column for label rows. */
+function classLabels(y: number[] | number[][], k: number): number[] {
+  return Array.isArray(y[0])
+    ? (y as number[][]).map((row) => row[k])
+    : (y as number[]).map((v) => (v === k ? 1 : 0));
+}
+
+/** Per-class (OvR) or per-label AUCs of one run: from `test.perClassAuc`, else from its scores. */
+function runPerClassAuc(r: RunRecord, task: TaskInfo): (number | null)[] | null {
+  const stored = r.test?.perClassAuc;
+  if (Array.isArray(stored)) return stored;
+  const d = matrixData(r, task);
+  if (!d) return null;
+  const out: (number | null)[] = [];
+  for (let c = 0; c < d.m[0].length; c++) {
+    try {
+      out.push(aucRoc(column(d.m, c), classLabels(d.y, c)));
+    } catch {
+      out.push(null);
+    }
+  }
   return out;
 }
 
 /**
  * Summarize a study's run records: one {@linkcode ConfigSummary} per
- * configuration (sorted by mean test AUC, best first and marked), the
- * per-axis-level aggregates, DeLong p-values against the best configuration
- * (see the module documentation for how seeds are combined) and seed-ensemble
- * ROC curves. Failed runs are counted but excluded from every mean.
+ * configuration (sorted by mean test AUC, best first and marked), axis
+ * effects that follow the design, DeLong p-values against the best
+ * configuration with Holm's correction (binary tasks; see the module
+ * documentation), seed-ensemble ROC curves and per-class AUCs. Records are
+ * deduplicated by run id first; failed runs are counted but excluded from
+ * every mean.
  */
 export function summarizeRuns(
-  records: readonly RunRecord[],
+  input: readonly RunRecord[],
   options: SummarizeOptions = {},
 ): StudySummary {
   const confidence = options.confidence ?? 0.95;
@@ -271,31 +403,45 @@ export function summarizeRuns(
       `summarizeRuns: confidence must be in (0, 1), e.g. 0.95; got ${confidence}`,
     );
   }
-  if (!Array.isArray(records)) {
+  if (!Array.isArray(input)) {
     throw new TypeError("summarizeRuns: records must be an array of RunRecord objects");
   }
-  const warnings: string[] = [];
-  const byConfig = new Map<string, RunRecord[]>();
-  records.forEach((r, i) => {
-    if (!r || typeof r.configId !== "string" || !r.axes) {
-      throw new TypeError(`summarizeRuns: record ${i} has no configId/axes; is it a RunRecord?`);
+  input.forEach((r, i) => {
+    if (!r || typeof r.id !== "string" || typeof r.configId !== "string" || !r.axes) {
+      throw new TypeError(
+        `summarizeRuns: record ${i} has no id/configId/axes; is it a line of results.jsonl?`,
+      );
     }
+  });
+  const warnings: string[] = [];
+  const deduped = dedupeRuns(input);
+  const records = deduped.records;
+  if (deduped.dropped > 0) {
+    const shown = deduped.ids.slice(0, 5).join(", ") + (deduped.ids.length > 5 ? ", …" : "");
+    warnings.push(
+      `dropped ${deduped.dropped} duplicate record${deduped.dropped === 1 ? "" : "s"} of ` +
+        `${deduped.ids.length} run id${deduped.ids.length === 1 ? "" : "s"} (${shown}); ` +
+        "kept one per run id (ok over failed, else the latest), so seeds are counted by " +
+        "distinct run.",
+    );
+  }
+  const task = resolveTask(records, options);
+  const byConfig = new Map<string, RunRecord[]>();
+  for (const r of records) {
     const list = byConfig.get(r.configId);
     if (list) list.push(r);
     else byConfig.set(r.configId, [r]);
-  });
+  }
 
   // Reference test labels: those of the first successful run with scores.
-  const scored = (r: RunRecord) =>
-    r.status === "ok" && Array.isArray(r.testScores) && Array.isArray(r.testLabels);
+  const scored = (r: RunRecord) => r.status === "ok" && scoreCount(r, task) > 0;
   const reference = records.find(scored);
-  const labels = reference?.testLabels;
+  const refLabels = reference ? flatLabels(reference, task) : null;
   const sameLabels = (r: RunRecord): boolean => {
-    if (!labels || !scored(r)) return false;
-    const y = r.testLabels!;
-    if (y.length !== labels.length || r.testScores!.length !== labels.length) return false;
-    for (let i = 0; i < y.length; i++) if (y[i] !== labels[i]) return false;
-    return true;
+    if (!refLabels || !scored(r)) return false;
+    const y = flatLabels(r, task);
+    if (!y || !sameNumbers(y, refLabels)) return false;
+    return scoreCount(r, task) === scoreCount(reference!, task);
   };
   for (const r of records) {
     if (scored(r) && !sameLabels(r)) {
@@ -312,6 +458,17 @@ export function summarizeRuns(
     const ok = runs.filter((r) => r.status === "ok").sort((a, b) => a.seed - b.seed);
     const failed = runs.filter((r) => r.status !== "ok").sort((a, b) => a.seed - b.seed);
     okRunsOf.set(configId, ok);
+    let perClassAuc: (MetricStats | null)[] | null = null;
+    if (task.task !== "binary") {
+      const per = ok.map((r) => runPerClassAuc(r, task)).filter((p) => p !== null);
+      const k = Math.max(0, ...per.map((p) => p.length));
+      if (k > 0) {
+        perClassAuc = Array.from(
+          { length: k },
+          (_, c) => metricStats(finite(per.map((p) => p[c])), confidence),
+        );
+      }
+    }
     configs.push({
       configId,
       axes: { ...runs[0].axes },
@@ -322,9 +479,13 @@ export function summarizeRuns(
       nFailed: failed.length,
       seeds: ok.map((r) => r.seed),
       failedSeeds: failed.map((r) => r.seed),
-      testAuc: stats(finite(ok.map((r) => r.test?.auc)), confidence),
-      testBalancedAccuracy: stats(finite(ok.map((r) => r.test?.balancedAccuracy)), confidence),
-      testBrier: stats(finite(ok.map((r) => r.test?.brier)), confidence),
+      testAuc: metricStats(finite(ok.map((r) => r.test?.auc)), confidence),
+      testBalancedAccuracy: metricStats(
+        finite(ok.map((r) => r.test?.balancedAccuracy)),
+        confidence,
+      ),
+      testBrier: metricStats(finite(ok.map((r) => testBrierOf(r, task))), confidence),
+      perClassAuc,
       valAucMean: mean(finite(ok.map((r) => r.val?.auc))),
       bestEpochMean: mean(finite(ok.map((r) => r.bestEpoch))),
       epochsRunMean: mean(finite(ok.map((r) => r.epochsRun))),
@@ -346,35 +507,40 @@ export function summarizeRuns(
   const best = configs.length > 0 && configs[0].testAuc ? configs[0] : null;
   if (best) best.best = true;
 
-  // DeLong of each configuration's seed ensemble against the best's, on shared seeds.
+  // DeLong of each configuration's seed ensemble against the best's, on shared seeds (binary).
+  const binary = task.task === "binary";
+  const labels = binary ? refLabels : null;
   if (best && labels) {
     const bestRuns = okRunsOf.get(best.configId)!.filter(sameLabels);
+    const raw: { c: ConfigSummary; t: Omit<DelongVsBest, "pHolm"> }[] = [];
     for (const c of configs) {
       if (c === best) continue;
       const runs = okRunsOf.get(c.configId)!.filter(sameLabels);
       const seeds = runs.map((r) => r.seed).filter((s) => bestRuns.some((b) => b.seed === s));
       if (seeds.length === 0) continue;
-      const pick = (list: RunRecord[]) => list.filter((r) => seeds.includes(r.seed));
-      try {
-        const t = delongTest(
-          [ensembleScores(pick(bestRuns)), ensembleScores(pick(runs))],
-          labels,
+      const pick = (list: RunRecord[]) =>
+        averageVectors(
+          list.filter((r) => seeds.includes(r.seed)).map((r) => binaryScores(r, task)!),
         );
-        c.delongVsBest = { pValue: t.pValue, z: t.z, bestAuc: t.auc1, auc: t.auc2, seeds };
+      try {
+        const t = delongTest([pick(bestRuns), pick(runs)], labels);
+        raw.push({ c, t: { pValue: t.pValue, z: t.z, bestAuc: t.auc1, auc: t.auc2, seeds } });
       } catch (err) {
         warnings.push(`DeLong ${c.configId} vs ${best.configId}: ${(err as Error).message}`);
       }
     }
+    const adjusted = holmAdjust(raw.map((x) => x.t.pValue));
+    raw.forEach((x, i) => (x.c.delongVsBest = { ...x.t, pHolm: adjusted[i] ?? 1 }));
   }
 
-  // Seed-ensemble ROC curve per configuration (falls back to the first seed's stored curve).
+  // Seed-ensemble ROC curve per configuration (binary; falls back to the first seed's stored curve).
   const rocs: Record<string, RocPoints> = {};
-  for (const c of configs) {
+  for (const c of binary ? configs : []) {
     const ok = okRunsOf.get(c.configId)!;
     const runs = ok.filter(sameLabels);
     if (runs.length > 0 && labels) {
       try {
-        const scores = ensembleScores(runs);
+        const scores = averageVectors(runs.map((r) => binaryScores(r, task)!));
         const roc = rocCurve(scores, labels);
         rocs[c.configId] = {
           fpr: Array.from(roc.fpr),
@@ -400,40 +566,86 @@ export function summarizeRuns(
     }
   }
 
-  // Per-axis-level aggregates over all successful runs.
-  const levels: AxisLevelSummary[] = [];
-  for (const axis of AXES) {
-    const names = [...new Set(configs.map((c) => c.axes[axis]))].sort((a, b) =>
-      compareLevels(axis, a, b)
-    );
-    for (const level of names) {
-      const atLevel = configs.filter((c) => c.axes[axis] === level);
-      const aucs = finite(
-        atLevel.flatMap((c) => okRunsOf.get(c.configId)!.map((r) => r.test?.auc)),
+  // Per-class (one-vs-rest) or per-label ROC curves of the best configuration's seed ensemble.
+  const bestClassRocs: ClassRoc[] = [];
+  if (!binary && best && reference) {
+    const runs = okRunsOf.get(best.configId)!.filter(sameLabels);
+    if (runs.length > 0) {
+      const mats = runs.map((r) => matrixData(r, task)!.m);
+      const k = mats[0][0].length;
+      const n = mats[0].length;
+      const ens = Array.from(
+        { length: n },
+        (_, i) =>
+          Array.from({ length: k }, (_, c) => mats.reduce((s, m) => s + m[i][c], 0) / mats.length),
       );
-      const top = atLevel.find((c) => c.testAuc !== null) ?? null; // configs are sorted
-      levels.push({
-        axis,
-        level,
-        nRuns: aucs.length,
-        nConfigs: atLevel.length,
-        testAuc: stats(aucs, confidence),
-        bestConfigId: top?.configId ?? null,
-      });
+      const y = matrixData(reference, task)!.y;
+      for (let c = 0; c < k; c++) {
+        const scores = column(ens, c);
+        const yc = classLabels(y, c);
+        try {
+          const roc = rocCurve(scores, yc);
+          bestClassRocs.push({
+            classIndex: c,
+            className: className(task, c),
+            fpr: Array.from(roc.fpr),
+            tpr: Array.from(roc.tpr),
+            auc: aucRoc(scores, yc),
+            source: `seed ensemble (mean score over ${runs.length} seed${
+              runs.length > 1 ? "s" : ""
+            })`,
+          });
+        } catch (err) {
+          warnings.push(`ROC of ${className(task, c)}: ${(err as Error).message}`);
+        }
+      }
+    } else {
+      warnings.push(
+        "the records store no test probabilities (testProbs/testTargets): per-class ROC " +
+          "curves are not drawn.",
+      );
     }
   }
+
+  const effects = analyzeAxisEffects(
+    configs.map((c) => ({
+      configId: c.configId,
+      axes: c.axes,
+      aucBySeed: new Map(
+        okRunsOf.get(c.configId)!.filter((r) => Number.isFinite(r.test?.auc ?? NaN)).map((
+          r,
+        ) => [r.seed, r.test!.auc!]),
+      ),
+    })),
+    {
+      design: options.design,
+      baseline: options.baseline,
+      axisLevels: options.axisLevels,
+      confidence,
+    },
+  );
 
   const nOk = records.filter((r) => r.status === "ok").length;
   return {
     configs,
     best,
-    levels,
+    design: effects.design,
+    baseline: effects.baseline,
+    axisEffects: effects.effects,
+    levels: effects.effects.flatMap((e) => e.levels),
+    interactions: effects.interactions,
+    task,
     nRuns: records.length,
     nOk,
     nFailed: records.length - nOk,
+    nDuplicates: deduped.dropped,
     confidence,
-    delongMethod: DELONG_METHOD,
+    delongMethod: binary
+      ? DELONG_METHOD
+      : `DeLong's test compares binary AUCs; for this ${task.task} task no DeLong p-values ` +
+        "are computed, and configurations are compared by their t-intervals over seeds.",
     warnings,
     rocs,
+    bestClassRocs,
   };
 }

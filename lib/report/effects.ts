@@ -1,0 +1,468 @@
+/**
+ * Axis effects that compare like with like.
+ *
+ * - One-at-a-time (`oat`) design: an axis's levels are compared with the
+ *   other two axes held at the baseline, so each level is one configuration
+ *   and its numbers are the mean and t-interval over that configuration's
+ *   seeds.
+ * - Full factorial (`grid`): the main effect of a level is its marginal mean
+ *   over the other axes' levels. For each seed that finished in every cell,
+ *   the marginal mean over the cells with the level is taken; the mean and
+ *   t-interval are over those per-seed marginal means. Two-way interactions
+ *   (each pair of axes, averaged over the third) are reported when the grid
+ *   is full and at least two seeds finished in every cell: per seed the cell
+ *   means m_ij and the interaction contrasts m_ij − m_i· − m_·j + m_··, each
+ *   with its t-interval over seeds.
+ * - Anything else, or a grid with missing cells: the level's mean over the
+ *   configurations that have it (cell means averaged), titled as such, with
+ *   the missing cells listed.
+ *
+ * @module
+ */
+
+import { meanCi } from "../metrics/mod.ts";
+import type { RunAxes } from "../study/record.ts";
+
+/** The study's three axes, in report order. */
+export const AXES: readonly (keyof RunAxes)[] = ["augment", "schedule", "backbone"];
+
+/** Levels of each axis. */
+export interface AxisLevels {
+  /** Augmentation levels. */
+  augment: string[];
+  /** LR-schedule levels. */
+  schedule: string[];
+  /** Backbone levels. */
+  backbone: string[];
+}
+
+/** Mean, sample std and Student-t interval of one metric. */
+export interface MetricStats {
+  /** Number of values. */
+  n: number;
+  /** Mean. */
+  mean: number;
+  /** Sample standard deviation (n − 1); `null` with a single value. */
+  std: number | null;
+  /** Lower end of the t-interval of the mean; `null` with a single value. */
+  lower: number | null;
+  /** Upper end of the t-interval of the mean; `null` with a single value. */
+  upper: number | null;
+}
+
+/** How an axis's levels are compared. */
+export type Comparison = "baseline" | "main-effect" | "pooled";
+
+/** One level of one axis in an {@linkcode AxisEffect}. */
+export interface AxisLevelSummary {
+  /** Axis name. */
+  axis: keyof RunAxes;
+  /** Level of the axis. */
+  level: string;
+  /** Runs (configuration × seed) that enter the estimate. */
+  nRuns: number;
+  /** Configurations that enter the estimate. */
+  nConfigs: number;
+  /**
+   * Test AUC: `baseline` — over the seeds of the one configuration;
+   * `main-effect` — over per-seed marginal means; `pooled` — over the
+   * configurations' means. `null` when the level has no result.
+   */
+  testAuc: MetricStats | null;
+  /** Configurations that enter the estimate. */
+  configIds: string[];
+  /** Highest mean test AUC among them; `null` if none succeeded. */
+  bestConfigId: string | null;
+}
+
+/** The comparison of one axis's levels. */
+export interface AxisEffect {
+  /** Axis name. */
+  axis: keyof RunAxes;
+  /** Which comparison is shown. */
+  comparison: Comparison;
+  /** Title saying which comparison is shown, e.g. `levels of augment with schedule=cosine, backbone=resnet18 held at the baseline`. */
+  title: string;
+  /** Levels of the other axes held fixed (`baseline` comparison), else `null`. */
+  held: Partial<RunAxes> | null;
+  /** The levels, in study order. */
+  levels: AxisLevelSummary[];
+  /** Missing cells or levels, described (`augment=heavy, schedule=cosine, backbone=resnet18`). */
+  missing: string[];
+  /** What else the reader should know (seeds left out, configurations off the lines). */
+  notes: string[];
+}
+
+/** The two-way interaction of two axes in a full grid, averaged over the third. */
+export interface InteractionSummary {
+  /** The two axes: rows, columns. */
+  axes: [keyof RunAxes, keyof RunAxes];
+  /** The axis averaged over. */
+  over: keyof RunAxes;
+  /** Row levels. */
+  rowLevels: string[];
+  /** Column levels. */
+  colLevels: string[];
+  /** Cell means m_ij (over the third axis), t-interval across seeds. */
+  cells: MetricStats[][];
+  /** Interaction contrasts m_ij − m_i· − m_·j + m_··, t-interval across seeds. */
+  contrasts: MetricStats[][];
+  /** Seeds the statistics are over. */
+  seeds: number[];
+  /** Title, e.g. `augment × schedule, averaged over backbone`. */
+  title: string;
+}
+
+/** The design the axis effects were computed for. */
+export type DesignKind = "oat" | "grid" | "unplanned";
+
+/** Input of {@linkcode analyzeAxisEffects}: one configuration and its seeds' test AUCs. */
+export interface EffectInput {
+  /** Configuration id. */
+  configId: string;
+  /** Axis levels. */
+  axes: RunAxes;
+  /** Test AUC of each successful seed. */
+  aucBySeed: Map<number, number>;
+}
+
+/** Options of {@linkcode analyzeAxisEffects}. */
+export interface AxisEffectOptions {
+  /** The study's design; inferred from the configurations when absent. */
+  design?: "oat" | "grid";
+  /** The `oat` baseline; inferred when absent. */
+  baseline?: RunAxes;
+  /** The planned levels of each axis (default: the levels seen in the configurations). */
+  axisLevels?: Partial<AxisLevels>;
+  /** Coverage of the t-intervals. Default 0.95. */
+  confidence?: number;
+}
+
+/** What {@linkcode analyzeAxisEffects} found. */
+export interface AxisEffectsResult {
+  /** The design the comparisons follow. */
+  design: DesignKind;
+  /** The baseline of an `oat` design, else `null`. */
+  baseline: RunAxes | null;
+  /** One comparison per axis. */
+  effects: AxisEffect[];
+  /** Two-way interactions (full grids with ≥ 2 complete seeds). */
+  interactions: InteractionSummary[];
+}
+
+const KNOWN_ORDER: Record<keyof RunAxes, string[]> = {
+  augment: ["none", "basic", "heavy"],
+  schedule: ["constant", "cosine", "warmup_cosine"],
+  backbone: ["resnet18", "efficientnet_b0", "vit_tiny_patch16_224", "vit_tiny"],
+};
+
+/** Sort key of a level within its axis: the study's order first, others alphabetically. */
+export function compareLevels(axis: keyof RunAxes, a: string, b: string): number {
+  const order = KNOWN_ORDER[axis];
+  const ia = order.indexOf(a);
+  const ib = order.indexOf(b);
+  if (ia >= 0 || ib >= 0) {
+    if (ia < 0) return 1;
+    if (ib < 0) return -1;
+    return ia - ib;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Mean ± std and t-interval of `values`; `null` when empty. */
+export function metricStats(values: number[], confidence: number): MetricStats | null {
+  if (values.length === 0) return null;
+  const m = meanCi(values, { confidence });
+  return { n: m.n, mean: m.mean, std: m.std, lower: m.lower, upper: m.upper };
+}
+
+function avg(values: number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s / values.length;
+}
+
+/** `augment=basic, schedule=cosine, backbone=resnet18` (the given axes only). */
+export function describeAxes(axes: Partial<RunAxes>, only: readonly (keyof RunAxes)[] = AXES) {
+  return only.filter((a) => axes[a] !== undefined).map((a) => `${a}=${axes[a]}`).join(", ");
+}
+
+const key = (a: RunAxes) => `${a.augment}\u0000${a.schedule}\u0000${a.backbone}`;
+
+function product(levels: AxisLevels): RunAxes[] {
+  const out: RunAxes[] = [];
+  for (const augment of levels.augment) {
+    for (const schedule of levels.schedule) {
+      for (const backbone of levels.backbone) out.push({ augment, schedule, backbone });
+    }
+  }
+  return out;
+}
+
+function meanOf(c: EffectInput): number | null {
+  return c.aucBySeed.size ? avg([...c.aucBySeed.values()]) : null;
+}
+
+function bestOf(configs: EffectInput[]): string | null {
+  let best: EffectInput | null = null;
+  let bestMean = -Infinity;
+  for (const c of configs) {
+    const m = meanOf(c);
+    if (m !== null && m > bestMean) [best, bestMean] = [c, m];
+  }
+  return best?.configId ?? null;
+}
+
+/** The `oat` baseline: the configuration every other one differs from in exactly one axis. */
+function inferBaseline(configs: EffectInput[]): RunAxes | null {
+  for (const c of configs) {
+    const ok = configs.every((o) =>
+      o === c || AXES.filter((a) => o.axes[a] !== c.axes[a]).length === 1
+    );
+    if (ok) return { ...c.axes };
+  }
+  return null;
+}
+
+/**
+ * Compare each axis's levels as the design allows (see the module
+ * documentation): held at the baseline (`oat`), main effects and two-way
+ * interactions (`grid`), or pooled, titled as such, when the configurations
+ * form neither design.
+ */
+export function analyzeAxisEffects(
+  configs: readonly EffectInput[],
+  options: AxisEffectOptions = {},
+): AxisEffectsResult {
+  const confidence = options.confidence ?? 0.95;
+  const list = [...configs];
+  const levels = {} as AxisLevels;
+  for (const axis of AXES) {
+    const planned = options.axisLevels?.[axis];
+    const seen = [...new Set(list.map((c) => c.axes[axis]))];
+    const all = planned ? [...planned, ...seen.filter((l) => !planned.includes(l))] : seen;
+    levels[axis] = all.sort((a, b) => compareLevels(axis, a, b));
+  }
+  const byKey = new Map(list.map((c) => [key(c.axes), c]));
+  const full = product(levels).every((a) => byKey.has(key(a)));
+
+  let design: DesignKind;
+  let baseline: RunAxes | null = null;
+  if (options.design === "oat") {
+    design = "oat";
+    baseline = options.baseline ?? inferBaseline(list);
+    if (!baseline) design = "unplanned";
+  } else if (options.design === "grid") {
+    design = "grid";
+  } else if (full && list.length === product(levels).length) {
+    design = "grid";
+  } else {
+    baseline = options.baseline ?? inferBaseline(list);
+    design = baseline ? "oat" : "unplanned";
+  }
+
+  if (design === "oat") return { design, baseline, effects: oatEffects(), interactions: [] };
+  if (design === "grid" && full) return gridEffects();
+  return {
+    design,
+    baseline: null,
+    effects: pooledEffects(design === "grid"),
+    interactions: [],
+  };
+
+  function oatEffects(): AxisEffect[] {
+    const b = baseline!;
+    const onLine = new Set<string>();
+    const effects = AXES.map((axis): AxisEffect => {
+      const others = AXES.filter((a) => a !== axis);
+      const held: Partial<RunAxes> = Object.fromEntries(others.map((a) => [a, b[a]]));
+      const missing: string[] = [];
+      const rows: AxisLevelSummary[] = [];
+      for (const level of levels[axis]) {
+        const axes = { ...b, [axis]: level };
+        const c = byKey.get(key(axes));
+        if (c) onLine.add(c.configId);
+        if (!c || c.aucBySeed.size === 0) {
+          missing.push(describeAxes(axes) + (c ? " (no successful run)" : ""));
+        }
+        const aucs = c ? [...c.aucBySeed.values()] : [];
+        rows.push({
+          axis,
+          level,
+          nRuns: aucs.length,
+          nConfigs: c ? 1 : 0,
+          testAuc: metricStats(aucs, confidence),
+          configIds: c ? [c.configId] : [],
+          bestConfigId: c && aucs.length ? c.configId : null,
+        });
+      }
+      return {
+        axis,
+        comparison: "baseline",
+        title: `levels of ${axis} with ${describeAxes(held, others)} held at the baseline`,
+        held,
+        levels: rows,
+        missing,
+        notes: [],
+      };
+    });
+    const off = list.filter((c) => !onLine.has(c.configId)).length;
+    if (off > 0) {
+      for (const e of effects) {
+        e.notes.push(
+          `${off} configuration${off === 1 ? " is" : "s are"} off the one-at-a-time lines ` +
+            "through the baseline and not part of this comparison.",
+        );
+      }
+    }
+    return effects;
+  }
+
+  function gridEffects(): AxisEffectsResult {
+    const cells = product(levels).map((a) => byKey.get(key(a))!);
+    const empty = cells.filter((c) => c.aucBySeed.size === 0);
+    if (empty.length > 0) {
+      return { design, baseline: null, effects: pooledEffects(true), interactions: [] };
+    }
+    const allSeeds = [...new Set(cells.flatMap((c) => [...c.aucBySeed.keys()]))].sort((a, b) =>
+      a - b
+    );
+    const seeds = allSeeds.filter((s) => cells.every((c) => c.aucBySeed.has(s)));
+    const dropped = allSeeds.filter((s) => !seeds.includes(s));
+    const seedNote = dropped.length > 0
+      ? [
+        `seed${dropped.length === 1 ? "" : "s"} ${dropped.join(", ")} left out: not finished ` +
+        "in every cell of the grid.",
+      ]
+      : [];
+    const effects = AXES.map((axis): AxisEffect => {
+      const others = AXES.filter((a) => a !== axis);
+      const over = others.map((a) =>
+        `${a} (${levels[a].length} level${levels[a].length === 1 ? "" : "s"})`
+      ).join(" × ");
+      const rows = levels[axis].map((level): AxisLevelSummary => {
+        const at = cells.filter((c) => c.axes[axis] === level);
+        let testAuc: MetricStats | null;
+        if (seeds.length > 0) {
+          testAuc = metricStats(
+            seeds.map((s) => avg(at.map((c) => c.aucBySeed.get(s)!))),
+            confidence,
+          );
+        } else {
+          // No seed finished everywhere: the mean of cell means, without an interval.
+          const m = avg(at.map((c) => meanOf(c)!));
+          testAuc = { n: 0, mean: m, std: null, lower: null, upper: null };
+        }
+        return {
+          axis,
+          level,
+          nRuns: seeds.length > 0
+            ? at.length * seeds.length
+            : at.reduce((s, c) => s + c.aucBySeed.size, 0),
+          nConfigs: at.length,
+          testAuc,
+          configIds: at.map((c) => c.configId),
+          bestConfigId: bestOf(at),
+        };
+      });
+      return {
+        axis,
+        comparison: "main-effect",
+        title: `main effect of ${axis}, marginalized over ${over}` +
+          (seeds.length > 0 ? ` and ${seeds.length} seed${seeds.length === 1 ? "" : "s"}` : ""),
+        held: null,
+        levels: rows,
+        missing: [],
+        notes: seeds.length > 0 ? [...seedNote] : [
+          ...seedNote,
+          "No seed finished in every cell: each level shows the mean of its cells' means, " +
+          "without an interval.",
+        ],
+      };
+    });
+    const interactions: InteractionSummary[] = [];
+    if (seeds.length >= 2) {
+      for (let i = 0; i < AXES.length; i++) {
+        for (let j = i + 1; j < AXES.length; j++) {
+          const [ra, ca] = [AXES[i], AXES[j]];
+          if (levels[ra].length < 2 || levels[ca].length < 2) continue;
+          const over = AXES.find((a) => a !== ra && a !== ca)!;
+          const R = levels[ra];
+          const C = levels[ca];
+          // m[s][r][c]: mean over the third axis of seed s's AUC in cell (r, c).
+          const m = seeds.map((s) =>
+            R.map((rl) =>
+              C.map((cl) =>
+                avg(
+                  cells.filter((c) => c.axes[ra] === rl && c.axes[ca] === cl).map((c) =>
+                    c.aucBySeed.get(s)!
+                  ),
+                )
+              )
+            )
+          );
+          const gamma = m.map((t) => {
+            const rowMean = t.map((row) => avg(row));
+            const colMean = C.map((_, c) => avg(t.map((row) => row[c])));
+            const grand = avg(rowMean);
+            return t.map((row, r) => row.map((v, c) => v - rowMean[r] - colMean[c] + grand));
+          });
+          const statsOf = (x: number[][][]) =>
+            R.map((_, r) => C.map((_, c) => metricStats(x.map((t) => t[r][c]), confidence)!));
+          interactions.push({
+            axes: [ra, ca],
+            over,
+            rowLevels: R,
+            colLevels: C,
+            cells: statsOf(m),
+            contrasts: statsOf(gamma),
+            seeds,
+            title: `${ra} × ${ca}, averaged over ${over}`,
+          });
+        }
+      }
+    }
+    return { design, baseline: null, effects, interactions };
+  }
+
+  function pooledEffects(incompleteGrid: boolean): AxisEffect[] {
+    const missing = incompleteGrid
+      ? product(levels).filter((a) => {
+        const c = byKey.get(key(a));
+        return !c || c.aucBySeed.size === 0;
+      }).map((a) => describeAxes(a))
+      : [];
+    return AXES.map((axis): AxisEffect => {
+      const rows = levels[axis].map((level): AxisLevelSummary => {
+        const at = list.filter((c) => c.axes[axis] === level && c.aucBySeed.size > 0);
+        return {
+          axis,
+          level,
+          nRuns: at.reduce((s, c) => s + c.aucBySeed.size, 0),
+          nConfigs: at.length,
+          testAuc: metricStats(at.map((c) => meanOf(c)!), confidence),
+          configIds: at.map((c) => c.configId),
+          bestConfigId: bestOf(at),
+        };
+      });
+      return {
+        axis,
+        comparison: "pooled",
+        title: incompleteGrid
+          ? `levels of ${axis}: mean over the configurations that have the level ` +
+            `(incomplete grid, ${missing.length} cell${
+              missing.length === 1 ? "" : "s"
+            } missing; not a main effect)`
+          : `levels of ${axis}: mean over the configurations that have the level ` +
+            "(they differ in the other axes too; not a controlled comparison)",
+        held: null,
+        levels: rows,
+        missing,
+        notes: [
+          "Each level shows the mean and spread of its configurations' mean test AUCs " +
+          "(n = configurations).",
+        ],
+      };
+    });
+  }
+}
