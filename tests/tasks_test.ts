@@ -170,6 +170,21 @@ Deno.test("ChestMNIST (multi-label, synthetic file): sigmoid BCE with Mixup/CutM
       }
       close(e.metrics.accuracy, right / e.probs.length, 1e-12, "accuracy at 0.5");
       close(e.metrics.brier, brier / e.probs.length, 1e-6, "Brier per label mean");
+      // a checkpoint remembers the multi-label head: loaded and exported without seeing data,
+      // the inference model's probs are sigmoids
+      await trainer.save(`${dir}/chest.safetensors`);
+      const loaded = new Trainer(tinyCnn({ imageSize: 28, numClasses: L }), options);
+      try {
+        await loaded.load(`${dir}/chest.safetensors`);
+        await loaded.exportOnnx(`${dir}/chest.onnx`);
+        const onnx = new TextDecoder("latin1").decode(await Deno.readFile(`${dir}/chest.onnx`));
+        assert.ok(onnx.includes("medtune.probs") && onnx.includes("Sigmoid"));
+        assert.ok(!onnx.includes("Softmax"));
+        const again = await loaded.evaluate(test);
+        assert.deepEqual(Array.from(again.probs), Array.from(e.probs));
+      } finally {
+        await loaded.dispose();
+      }
     } finally {
       await trainer.dispose();
     }

@@ -215,7 +215,7 @@ export class NonFinitePredictionsError extends Error {
 export interface Evaluation extends ScoredPredictions {
   /** N×K probabilities in dataset order. */
   probs: Float32Array;
-  /** Labels in dataset order. */
+  /** Labels in dataset order: N class indices, or N×K 0/1 values for a multi-label dataset. */
   labels: Int32Array;
 }
 
@@ -577,7 +577,9 @@ export class Trainer {
   async load(path: string): Promise<void> {
     const ckpt = await loadCheckpoint(path);
     this.#checkCompatible(ckpt.info.model, path);
-    const session = this.session ?? await this.#ensureSession(32);
+    // a multi-label checkpoint predicts (and exports) sigmoid probabilities per label
+    this.#multiLabel = ckpt.info.extra?.multiLabel === true;
+    const session = await this.#ensureSession(this.session ? this.#batchSize : 32);
     this.#checkTensors(ckpt, session);
     session.setWeights(ckpt.weights);
     this.history = ckpt.info.history ?? [];
@@ -683,7 +685,9 @@ export class Trainer {
       bestEpoch: info.bestEpoch,
       bestScore: info.bestScore,
       history: info.history,
-      extra: info.ema ? { ema: true } : undefined,
+      extra: info.ema || this.#multiLabel
+        ? { ...(info.ema ? { ema: true } : {}), ...(this.#multiLabel ? { multiLabel: true } : {}) }
+        : undefined,
     }, {
       shapes,
       optimizer: info.optimizer ? await session.getOptimizerState() : undefined,
