@@ -123,9 +123,15 @@ Deno.test("cli: every flag lands in its option", () => {
 
 Deno.test("cli: every flag error names the flag, the value and the fix (exit 2)", () => {
   const cases: [string[], RegExp][] = [
-    [["--epoch", "3"], /Unknown option '--epoch'/],
-    [["extra"], /^Unexpected argument 'extra'$/],
-    [["--out"], /'--out <value>' argument missing/],
+    [["--epoch", "3"], /^unknown flag --epoch; did you mean --epochs\?$/],
+    [["--no-plans"], /^unknown flag --no-plans; did you mean --plan\?$/],
+    [["extra"], /^unexpected argument extra: the command takes only flags$/],
+    [
+      ["--out"],
+      /^--out needs a value \(--out VALUE; a value starting with "-" is written --out=-VALUE\)$/,
+    ],
+    [["--lr", "-1"], /^--lr needs a value/],
+    [["--plan=yes"], /^--plan takes no value$/],
     [
       ["--dataset", "mnist"],
       /--dataset: unknown dataset "mnist"; choose one of pathmnist, chestmnist/,
@@ -141,15 +147,15 @@ Deno.test("cli: every flag error names the flag, the value and the fix (exit 2)"
     [["--schedule", "step"], /--schedule: unknown level "step"/],
     [["--backbone", "resnet18,resnet18"], /--backbone lists "resnet18" twice/],
     [["--epochs", "1.5"], /--epochs must be a whole number >= 1, got "1.5"/],
-    [["--image-size", "-28"], /--image-size must be a whole number >= 1/],
+    [["--image-size=-28"], /--image-size must be a whole number >= 1/],
     [["--batch-size", ""], /--batch-size must be a whole number >= 1, got ""/],
     [["--lr", "0"], /--lr must be a finite number > 0/],
-    [["--lr", "-1e-3"], /--lr must be a finite number > 0/],
+    [["--lr=-1e-3"], /--lr must be a finite number > 0/],
     [["--lr", "Infinity"], /--lr must be a finite number > 0/],
     [["--lr", "1e400"], /--lr must be a finite number > 0/],
-    [["--lr", "abc"], /--lr must be a finite number > 0, got "abc"/],
+    [["--lr", "abc"], /--lr must be a finite number > 0 \(e.g. 1e-3\), got "abc"$/],
     [["--patience", "0"], /--patience must be a whole number >= 1/],
-    [["--min-epochs", "-1"], /--min-epochs must be a whole number >= 0/],
+    [["--min-epochs=-1"], /--min-epochs must be a whole number >= 0/],
     [["--seeds", "0"], /--seeds must be a whole number >= 1/],
     [["--seeds", "0,0"], /--seeds 0,0 repeats seed 0; give distinct seeds/],
     [["--seeds", "1,-2"], /--seeds: "-2" is not a seed/],

@@ -197,9 +197,43 @@ function rawFlags(args: string[]) {
     return parseArgs({ args, options: FLAGS, allowPositionals: false, allowNegative: true })
       .values;
   } catch (err) {
-    // parseArgs says e.g. "Unknown option '--epoch'" or "Option '--out <value>' argument missing".
-    throw new CliError((err as Error).message.split(". ")[0]);
+    throw new CliError(parseArgsProblem((err as Error).message));
   }
+}
+
+/** parseArgs's messages, said in the command's terms. */
+function parseArgsProblem(message: string): string {
+  const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "";
+  if (message.startsWith("Unknown option")) {
+    const name = flag.replace(/^-+(no-)?/, "");
+    const near = Object.keys(FLAGS).filter((f) => editDistance(f, name) <= 2);
+    const hint = near.length ? `; did you mean ${near.map((f) => `--${f}`).join(" or ")}?` : "";
+    return `unknown flag ${flag}${hint}`;
+  }
+  if (message.startsWith("Unexpected argument")) {
+    return `unexpected argument ${
+      flag || /'([^']*)'/.exec(message)?.[1]
+    }: the command takes only flags`;
+  }
+  if (/argument missing|ambiguous/.test(message)) {
+    return `${flag} needs a value (${flag} VALUE; a value starting with "-" is written ${flag}=-VALUE)`;
+  }
+  if (message.includes("does not take an argument")) return `${flag} takes no value`;
+  return message.split("\n")[0];
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length];
 }
 
 function intFlag(name: string, v: string | undefined, min = 1): number | undefined {
