@@ -68,6 +68,13 @@ export async function finalizeStudy(
       title: spec.name,
       // Through JSON: unset optional settings (undefined) are left out of the table.
       fixedSettings: JSON.parse(JSON.stringify(spec.fixed)),
+      // The design decides how axis levels are compared; the dataset words the report.
+      design: spec.design,
+      baseline: spec.baseline,
+      axisLevels: spec.axes,
+      dataset: spec.fixed.dataset,
+      task: options.train.task,
+      classNames: options.train.labelNames,
     }),
   );
   crashPoint("finalize:after-report");
