@@ -1,0 +1,196 @@
+// Many workers, one folder: claims (exclusive create, heartbeat, takeover of
+// a dead or silent worker, loss detected), two CLI processes on the same
+// --out training each run exactly once, and a killed worker's run taken over
+// and resumed from its checkpoint.
+
+import assert from "node:assert/strict";
+import {
+  ClaimLostError,
+  claimPath,
+  claimRun,
+  readClaim,
+  thisHost,
+  withFileLock,
+} from "../lib/study/claims.ts";
+import { readResults } from "../lib/study/results_log.ts";
+import { cli, fileExists, spawnCli, tinyArgs, waitFor } from "./_study_cli.ts";
+
+function logger(): { lines: string[]; log: (line: string) => void } {
+  const lines: string[] = [];
+  return { lines, log: (line) => lines.push(line) };
+}
+
+/** The pid of a process that has exited (and been reaped). */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+async function writeClaim(
+  path: string,
+  owner: Record<string, unknown>,
+  mtime?: Date,
+): Promise<void> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(path, JSON.stringify({ token: crypto.randomUUID(), ...owner }));
+  if (mtime) await Deno.utime(path, mtime, mtime);
+}
+
+Deno.test("claims: a live claim is refused; released, it can be claimed again", async () => {
+  const out = await Deno.makeTempDir();
+  const a = await claimRun(out, "run-s0");
+  assert.ok(a);
+  const info = await readClaim(claimPath(out, "run-s0"));
+  assert.equal(info?.owner.pid, Deno.pid);
+  assert.equal(info?.owner.host, thisHost());
+  assert.equal(info?.owner.runId, "run-s0");
+  assert.ok(info?.owner.startedAt);
+  assert.equal(await claimRun(out, "run-s0"), undefined, "claimed twice");
+  // Another host's claim with a recent heartbeat is live too.
+  await writeClaim(claimPath(out, "other-s0"), { host: "elsewhere", pid: 1 });
+  assert.equal(await claimRun(out, "other-s0"), undefined);
+  await a.release();
+  assert.equal(await fileExists(claimPath(out, "run-s0")), false);
+  const b = await claimRun(out, "run-s0");
+  assert.ok(b);
+  await b.release();
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("claims: a dead worker's claim (dead pid on this host) is taken over", async () => {
+  const out = await Deno.makeTempDir();
+  const pid = await deadPid();
+  await writeClaim(claimPath(out, "run-s0"), { host: thisHost(), pid, startedAt: "x" });
+  const { lines, log } = logger();
+  const claim = await claimRun(out, "run-s0", { log });
+  assert.ok(claim, "the dead worker's claim was not taken over");
+  assert.match(
+    lines.join("\n"),
+    new RegExp(`taking over .*run-s0\\.json: process .*:${pid} is no longer running`),
+  );
+  assert.equal((await readClaim(claimPath(out, "run-s0")))?.owner.token, claim.owner.token);
+  assert.deepEqual([...Deno.readDirSync(`${out}/claims`)].map((e) => e.name), ["run-s0.json"]);
+  await claim.release();
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("claims: no heartbeat for staleSeconds is taken over; the heartbeat keeps a claim alive", async () => {
+  const out = await Deno.makeTempDir();
+  const path = claimPath(out, "run-s0");
+  const old = new Date(Date.now() - 3600_000);
+  await writeClaim(path, { host: "elsewhere", pid: 12345 }, old);
+  const { lines, log } = logger();
+  assert.equal(await claimRun(out, "run-s0", { staleSeconds: 7200 }), undefined);
+  const claim = await claimRun(out, "run-s0", { staleSeconds: 60, log });
+  assert.ok(claim);
+  assert.match(
+    lines.join("\n"),
+    /no heartbeat from elsewhere:12345 for 3600 s \(stale after 60 s\)/,
+  );
+  // The heartbeat touches the file.
+  await Deno.utime(path, old, old);
+  await claim.beat();
+  const age = Date.now() - (await readClaim(path))!.heartbeatAt.getTime();
+  assert.ok(age < 60_000, `heartbeat ${age} ms old`);
+  assert.equal(await claimRun(out, "run-s0", { staleSeconds: 60 }), undefined);
+  // An unreadable claim (writer died between create and write) goes stale after seconds.
+  await Deno.writeTextFile(claimPath(out, "torn-s0"), "");
+  assert.equal(await claimRun(out, "torn-s0"), undefined);
+  await Deno.utime(claimPath(out, "torn-s0"), old, old);
+  assert.ok(await claimRun(out, "torn-s0"));
+  await claim.release();
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("claims: a worker whose claim was taken over notices and stops", async () => {
+  const out = await Deno.makeTempDir();
+  const { lines, log } = logger();
+  const claim = await claimRun(out, "run-s0", { log });
+  assert.ok(claim);
+  assert.equal(await claim.verify(), true);
+  claim.throwIfLost();
+  // Another worker judged it stale and replaced it.
+  await writeClaim(claimPath(out, "run-s0"), { host: "elsewhere", pid: 7 });
+  assert.equal(await claim.verify(), false);
+  assert.throws(() => claim.throwIfLost(), ClaimLostError);
+  assert.match(lines.join("\n"), /lost the claim on run run-s0: .* now belongs to elsewhere:7/);
+  await claim.release();
+  assert.equal(
+    (await readClaim(claimPath(out, "run-s0")))?.owner.host,
+    "elsewhere",
+    "released another's claim",
+  );
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("file lock: concurrent sections never overlap", async () => {
+  const dir = await Deno.makeTempDir();
+  let inside = 0;
+  let maxInside = 0;
+  await Promise.all(Array.from({ length: 12 }, () =>
+    withFileLock(`${dir}/x.lock`, async () => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await new Promise((r) => setTimeout(r, 5));
+      inside--;
+    })));
+  assert.equal(maxInside, 1);
+  assert.equal(await fileExists(`${dir}/x.lock`), false);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("two workers on one --out train each run exactly once", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [...tinyArgs(out, { augment: "none,basic,heavy" }), "--threads", "1"];
+  const a = spawnCli(args);
+  const b = spawnCli(args);
+  const [ra, rb] = await Promise.all([a.done, b.done]);
+  assert.equal(ra.code, 0, ra.all);
+  assert.equal(rb.code, 0, rb.all);
+  const lines = await readResults(`${out}/results.jsonl`, { keepDuplicates: true });
+  const ids = lines.map((r) => r.id);
+  assert.equal(ids.length, 3, `results.jsonl lines: ${ids.join(", ")}`);
+  assert.equal(new Set(ids).size, 3, `a run was trained twice: ${ids.join(", ")}`);
+  const ran = [ra, rb].map((r) => Number(r.stdout.match(/ran (\d+) run\(s\)/)?.[1]));
+  assert.equal(ran[0] + ran[1], 3, `ran ${ran.join(" + ")}`);
+  assert.ok(lines.every((r) => r.status === "ok"));
+  assert.ok(await fileExists(`${out}/best/model.safetensors`));
+  assert.deepEqual([...Deno.readDirSync(`${out}/claims`)], [], "claims left behind");
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a killed worker's claim is taken over and its run resumes from the checkpoint", async () => {
+  const out = await Deno.makeTempDir();
+  const args = tinyArgs(out, { epochs: 2 });
+  const first = spawnCli(args);
+  // Kill it (-9) once the first epoch's checkpoint is written.
+  const runs = `${out}/runs`;
+  let last = "";
+  await waitFor(
+    async () => {
+      if (!(await fileExists(runs))) return false;
+      for await (const e of Deno.readDir(runs)) {
+        if (await fileExists(`${runs}/${e.name}/last.safetensors`)) last = `${runs}/${e.name}`;
+      }
+      return last !== "";
+    },
+    300,
+    "the first epoch checkpoint",
+  );
+  first.child.kill("SIGKILL");
+  await first.done;
+  const id = last.slice(last.lastIndexOf("/") + 1);
+  const claim = await readClaim(claimPath(out, id));
+  assert.equal(claim?.owner.pid, first.child.pid, "the killed worker's claim is still there");
+
+  const r = await cli(args);
+  assert.equal(r.code, 0, r.all);
+  assert.match(r.all, new RegExp(`taking over .*${id}\\.json: process .* is no longer running`));
+  assert.match(r.all, /resumed from .*last\.safetensors after epoch 1/);
+  const records = await readResults(`${out}/results.jsonl`, { keepDuplicates: true });
+  assert.deepEqual(records.map((rec) => rec.id), [id]);
+  assert.equal(records[0].status, "ok");
+  assert.equal(records[0].history.length, 2);
+  await Deno.remove(out, { recursive: true });
+});
