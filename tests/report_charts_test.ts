@@ -10,6 +10,7 @@ import {
   perClassAucChart,
   renderChartPng,
   rocChart,
+  wrapTitle,
 } from "../lib/report/charts.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
 import {
@@ -23,8 +24,9 @@ import {
 
 /** A one-at-a-time study (baseline basic / cosine / resnet18), 3 seeds. */
 const summary = summarizeRuns(makeFixtureRuns({ configs: oatFixtureConfigs() }));
+/** A chart's title, its wrapped lines joined with spaces. */
 const title = (c: ChartSpec) =>
-  String((c.config.options.plugins as { title: { text: string } }).title.text);
+  (c.config.options.plugins as { title: { text: string[] } }).title.text.join(" ");
 
 Deno.test("charts: the report's charts, in order, as plain JSON", () => {
   const charts = buildReportCharts(summary);
@@ -164,6 +166,21 @@ Deno.test("charts: the error-bar plugin draws bars only where a dataset has erro
   const noBars = await pixelStats(await renderChartPng(without), [ink]);
   assert.ok(withBars.colorCounts[ink] > 200, `error bars: ${withBars.colorCounts[ink]} px`);
   assert.ok(noBars.colorCounts[ink] < 20, `no error bars: ${noBars.colorCounts[ink]} px`);
+});
+
+Deno.test("charts: long titles are wrapped to the canvas width, words intact", () => {
+  assert.deepEqual(wrapTitle("aaa bbb ccc dddd", 8), ["aaa bbb", "ccc dddd"]);
+  assert.deepEqual(wrapTitle("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
+  for (const c of buildReportCharts(summary)) {
+    const lines = (c.config.options.plugins as { title: { text: string[] } }).title.text;
+    for (const l of lines) {
+      assert.ok(l.length <= c.width / 9, `${c.name}: title line "${l}" wider than the chart`);
+    }
+  }
+  assert.ok(
+    (levelAucChart(summary)!.config.options.plugins as { title: { text: string[] } }).title.text
+      .length >= 2,
+  );
 });
 
 Deno.test("charts: bad sizes are rejected with the chart's name", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { aucRoc, binaryBrierScore, delongTest, meanCi } from "../lib/metrics/mod.ts";
 import { holmAdjust } from "../lib/report/holm.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
+import { formatStudyParagraph } from "../lib/report/tables.ts";
 import type { RunRecord } from "../lib/study/record.ts";
 import {
   FIXTURE_LEVELS,
@@ -536,4 +537,18 @@ Deno.test("task: multi-label — per-label AUCs from label rows, per-label Brier
   perLabel.forEach((v, k) => close(best.perClassAuc![k]!.mean, v, 1e-12));
   close(best.testAuc!.mean, avg(runs.map((r) => r.test!.auc!)));
   assert.deepEqual(s.bestClassRocs.map((r) => r.className), names);
+});
+
+Deno.test("axis effects: an axis run at one level is not compared, and is named as fixed", () => {
+  const configs = oatFixtureConfigs().filter((c) =>
+    c.axes.schedule === "cosine" && c.axes.backbone === "resnet18"
+  );
+  const s = summarizeRuns(makeFixtureRuns({ configs, failedConfigId: null }));
+  assert.deepEqual(s.axisEffects.map((e) => e.axis), ["augment"]);
+  assert.deepEqual(s.fixedAxes, { schedule: "cosine", backbone: "resnet18" });
+  assert.deepEqual(s.levels.map((l) => l.level), ["none", "basic", "heavy"]);
+  assert.match(
+    formatStudyParagraph(s),
+    /Not compared \(one level each\): schedule=cosine, backbone=resnet18\./,
+  );
 });

@@ -64,13 +64,32 @@ const AXIS_COLORS: Record<keyof RunAxes, string> = {
   backbone: PALETTE[4],
 };
 
-function baseOptions(title: string): Record<string, unknown> {
+/**
+ * Split a chart title into lines of at most `maxChars` characters at spaces,
+ * so that a long title (one that says which comparison is shown) is not cut
+ * off at the canvas edge.
+ */
+export function wrapTitle(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Options shared by every chart; the title is wrapped to the canvas width (~9 px per character in bold 14 px). */
+function baseOptions(title: string, width = 640): Record<string, unknown> {
   return {
     animation: false,
     responsive: false,
     devicePixelRatio: 1,
     plugins: {
-      title: { display: true, text: title, font: { size: 14 } },
+      title: { display: true, text: wrapTitle(title, Math.floor(width / 9)), font: { size: 14 } },
       legend: { display: true, position: "bottom" },
     },
   };
@@ -180,7 +199,7 @@ export function rocChart(summary: StudySummary, axis: keyof RunAxes): ChartSpec 
     : `best configuration per ${axis} level (${
       effect.comparison === "main-effect" ? "grid" : "pooled"
     })`;
-  const options = baseOptions(`Test ROC — ${what} (${source})`);
+  const options = baseOptions(`Test ROC — ${what} (${source})`, 560);
   options.scales = rocScales();
   return {
     name: `roc_${axis}`,
@@ -234,7 +253,10 @@ export function classRocChart(summary: StudySummary): ChartSpec | null {
   });
   datasets.push(chanceLine());
   const source = curves[0].source;
-  const options = baseOptions(`Test ROC per ${kind} — best configuration ${summary.best.label}`);
+  const options = baseOptions(
+    `Test ROC per ${kind} — best configuration ${summary.best.label}`,
+    600,
+  );
   options.scales = rocScales();
   return {
     name: "roc_per_class",
@@ -257,8 +279,10 @@ export function perClassAucChart(summary: StudySummary): ChartSpec | null {
   const kind = summary.task.task === "multi-label" ? "label" : "class (one-vs-rest)";
   const stats = best.perClassAuc;
   const pct = `${Math.round(summary.confidence * 1000) / 10}%`;
+  const width = Math.max(560, 120 + 60 * stats.length);
   const options = baseOptions(
     `Test AUC per ${kind} — best configuration ${best.label} (mean and ${pct} CI over seeds)`,
+    width,
   );
   (options.plugins as Record<string, unknown>).legend = { display: false };
   options.scales = {
@@ -269,7 +293,7 @@ export function perClassAucChart(summary: StudySummary): ChartSpec | null {
     name: "auc_per_class",
     caption: `Test AUC of each ${kind} of the best configuration, mean over seeds with ` +
       `${pct} t-intervals`,
-    width: Math.max(560, 120 + 60 * stats.length),
+    width,
     height: 400,
     config: {
       type: "bar",
@@ -329,7 +353,7 @@ export function levelAucChart(summary: StudySummary): ChartSpec | null {
     caption = "Mean test AUC over the configurations that have each level (they differ in the " +
       "other axes too); error bars ± 1 standard deviation over configurations";
   }
-  const options = baseOptions(title);
+  const options = baseOptions(title, 760);
   (options.plugins as Record<string, unknown>).legend = { display: false };
   options.scales = {
     x: { title: { display: true, text: "axis: level" } },
@@ -364,7 +388,7 @@ export function levelAucChart(summary: StudySummary): ChartSpec | null {
 export function gapChart(summary: StudySummary): ChartSpec | null {
   const configs = summary.configs.filter((c) => c.gapAucMean !== null || c.gapLossMean !== null);
   if (configs.length === 0) return null;
-  const options = baseOptions("Overfitting gap at the selected epoch (mean over seeds)");
+  const options = baseOptions("Overfitting gap at the selected epoch (mean over seeds)", 760);
   options.indexAxis = "y";
   options.scales = {
     x: { position: "bottom", title: { display: true, text: "train AUC − val AUC" } },

@@ -17,6 +17,8 @@
  *   configurations that have it (cell means averaged), titled as such, with
  *   the missing cells listed.
  *
+ * Axes run at a single level have nothing to compare and get no table.
+ *
  * @module
  */
 
@@ -144,8 +146,10 @@ export interface AxisEffectsResult {
   design: DesignKind;
   /** The baseline of an `oat` design, else `null`. */
   baseline: RunAxes | null;
-  /** One comparison per axis. */
+  /** One comparison per axis with more than one level. */
   effects: AxisEffect[];
+  /** Axes with a single level (nothing to compare), at that level. */
+  fixedAxes: Partial<RunAxes>;
   /** Two-way interactions (full grids with ≥ 2 complete seeds). */
   interactions: InteractionSummary[];
 }
@@ -244,6 +248,10 @@ export function analyzeAxisEffects(
     levels[axis] = all.sort((a, b) => compareLevels(axis, a, b));
   }
   const byKey = new Map(list.map((c) => [key(c.axes), c]));
+  const fixedAxes: Partial<RunAxes> = Object.fromEntries(
+    AXES.filter((a) => levels[a].length === 1).map((a) => [a, levels[a][0]]),
+  );
+  const compared = (effects: AxisEffect[]) => effects.filter((e) => levels[e.axis].length > 1);
   const full = product(levels).every((a) => byKey.has(key(a)));
 
   let design: DesignKind;
@@ -261,14 +269,18 @@ export function analyzeAxisEffects(
     design = baseline ? "oat" : "unplanned";
   }
 
-  if (design === "oat") return { design, baseline, effects: oatEffects(), interactions: [] };
-  if (design === "grid" && full) return gridEffects();
-  return {
-    design,
-    baseline: null,
-    effects: pooledEffects(design === "grid"),
-    interactions: [],
-  };
+  let result: Omit<AxisEffectsResult, "fixedAxes">;
+  if (design === "oat") result = { design, baseline, effects: oatEffects(), interactions: [] };
+  else if (design === "grid" && full) result = gridEffects();
+  else {
+    result = {
+      design,
+      baseline: null,
+      effects: pooledEffects(design === "grid"),
+      interactions: [],
+    };
+  }
+  return { ...result, effects: compared(result.effects), fixedAxes };
 
   function oatEffects(): AxisEffect[] {
     const b = baseline!;
@@ -318,7 +330,7 @@ export function analyzeAxisEffects(
     return effects;
   }
 
-  function gridEffects(): AxisEffectsResult {
+  function gridEffects(): Omit<AxisEffectsResult, "fixedAxes"> {
     const cells = product(levels).map((a) => byKey.get(key(a))!);
     const empty = cells.filter((c) => c.aucBySeed.size === 0);
     if (empty.length > 0) {

@@ -163,8 +163,10 @@ export interface StudySummary {
   design: DesignKind;
   /** The baseline of a one-at-a-time design, else `null`. */
   baseline: RunAxes | null;
-  /** One comparison of levels per axis (see `effects.ts`). */
+  /** One comparison of levels per axis with more than one level (see `effects.ts`). */
   axisEffects: AxisEffect[];
+  /** Axes run at a single level, at that level (not compared). */
+  fixedAxes: Partial<RunAxes>;
   /** Every level of every axis effect, axis by axis (`axisEffects` flattened). */
   levels: AxisLevelSummary[];
   /** Two-way interactions of a full grid with ≥ 2 complete seeds. */
@@ -632,6 +634,7 @@ export function summarizeRuns(
     design: effects.design,
     baseline: effects.baseline,
     axisEffects: effects.effects,
+    fixedAxes: effects.fixedAxes,
     levels: effects.effects.flatMap((e) => e.levels),
     interactions: effects.interactions,
     task,

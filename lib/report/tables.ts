@@ -399,6 +399,12 @@ export function formatStudyParagraph(summary: StudySummary): string {
         "comparison.",
     );
   }
+  const fixed = Object.keys(summary.fixedAxes);
+  if (fixed.length > 0) {
+    parts.push(
+      `Not compared (one level each): ${describeAxes(summary.fixedAxes)}.`,
+    );
+  }
   return parts.join(" ");
 }
 
