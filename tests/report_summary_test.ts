@@ -265,6 +265,18 @@ Deno.test("axis effects (oat): each level is one configuration with the others a
       close(l.testAuc!.mean, avg(aucs), 1e-12);
       close(l.testAuc!.upper!, meanCi(aucs).upper!, 1e-12);
     }
+    // Each level minus the baseline, paired by seed, with its t-interval.
+    const base = [0, 1, 2].map((sd) =>
+      runAuc(records.find((r) => r.id === `basic.cosine.resnet18-s${sd}`)!)
+    );
+    const none = [0, 1, 2].map((sd) =>
+      runAuc(records.find((r) => r.id === `none.cosine.resnet18-s${sd}`)!)
+    );
+    const diffs = none.map((v, i) => v - base[i]);
+    const vs = aug.levels.find((l) => l.level === "none")!.vsBaseline!;
+    close(vs.mean, avg(diffs), 1e-12);
+    close(vs.lower!, meanCi(diffs).lower!, 1e-12);
+    assert.equal(aug.levels.find((l) => l.level === "basic")!.vsBaseline, null);
     // "basic" is the baseline alone (3 runs), not a mix of 4 configurations (12 runs).
     const basic = aug.levels.find((l) => l.level === "basic")!;
     assert.equal(basic.nRuns, 3);

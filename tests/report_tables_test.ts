@@ -246,10 +246,22 @@ Deno.test("markdown: one-at-a-time tables say the other axes are held at the bas
     md,
     /### Test AUC — levels of augment with schedule=cosine, backbone=resnet18 held at the baseline \(mean and t-interval over the seeds of each configuration\)/,
   );
-  assert.match(md, /\| basic \(baseline\) \| 1 \| 3 \| /);
+  assert.match(
+    md,
+    /\| basic \(baseline\) \| 1 \| 3 \| [^|]+ \| 0 \(reference\) \| basic \/ cosine \/ resnet18 \|/,
+  );
+  assert.match(
+    md,
+    /\| augment \| Configs \| Runs \| Test AUC \(mean ± std \[95% CI\]\) \| Δ vs baseline \(paired by seed, \[95% CI\]\) \| Configuration \|/,
+  );
   const aug = s.axisEffects.find((e) => e.axis === "augment")!;
   const heavy = aug.levels.find((l) => l.level === "heavy")!.testAuc!;
   assert.ok(md.includes(`| heavy | 1 | 3 | ${heavy.mean.toFixed(3)} ± ${heavy.std!.toFixed(3)} [`));
+  const d = aug.levels.find((l) => l.level === "none")!.vsBaseline!;
+  assert.ok(
+    md.includes(`| −${Math.abs(d.mean).toFixed(3)} [`),
+    "the paired difference is shown signed",
+  );
   assert.doesNotMatch(md, /## Interactions/);
 });
 

@@ -75,6 +75,12 @@ export interface AxisLevelSummary {
   configIds: string[];
   /** Highest mean test AUC among them; `null` if none succeeded. */
   bestConfigId: string | null;
+  /**
+   * `baseline` comparison only: this level's test AUC minus the baseline's,
+   * paired by seed over the seeds both finished, with its t-interval; `null`
+   * for the baseline itself, other comparisons, or no shared seed.
+   */
+  vsBaseline: MetricStats | null;
 }
 
 /** The comparison of one axis's levels. */
@@ -290,6 +296,7 @@ export function analyzeAxisEffects(
       const held: Partial<RunAxes> = Object.fromEntries(others.map((a) => [a, b[a]]));
       const missing: string[] = [];
       const rows: AxisLevelSummary[] = [];
+      const base = byKey.get(key(b));
       for (const level of levels[axis]) {
         const axes = { ...b, [axis]: level };
         const c = byKey.get(key(axes));
@@ -298,6 +305,11 @@ export function analyzeAxisEffects(
           missing.push(describeAxes(axes) + (c ? " (no successful run)" : ""));
         }
         const aucs = c ? [...c.aucBySeed.values()] : [];
+        const diffs = c && base && c !== base
+          ? [...c.aucBySeed].filter(([seed]) => base.aucBySeed.has(seed)).map(([seed, v]) =>
+            v - base.aucBySeed.get(seed)!
+          )
+          : [];
         rows.push({
           axis,
           level,
@@ -306,6 +318,7 @@ export function analyzeAxisEffects(
           testAuc: metricStats(aucs, confidence),
           configIds: c ? [c.configId] : [],
           bestConfigId: c && aucs.length ? c.configId : null,
+          vsBaseline: metricStats(diffs, confidence),
         });
       }
       return {
@@ -375,6 +388,7 @@ export function analyzeAxisEffects(
           testAuc,
           configIds: at.map((c) => c.configId),
           bestConfigId: bestOf(at),
+          vsBaseline: null,
         };
       });
       return {
@@ -455,6 +469,7 @@ export function analyzeAxisEffects(
           testAuc: metricStats(at.map((c) => meanOf(c)!), confidence),
           configIds: at.map((c) => c.configId),
           bestConfigId: bestOf(at),
+          vsBaseline: null,
         };
       });
       return {

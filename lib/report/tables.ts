@@ -258,28 +258,42 @@ export function axisEffectTitle(effect: AxisEffect, summary: StudySummary): stri
   return `Test ${aucName(summary)} — ${effect.title} (${what})`;
 }
 
-/** One axis effect as rows of display strings, header first. */
+/**
+ * One axis effect as rows of display strings, header first. A one-at-a-time
+ * comparison adds each level's difference from the baseline, paired by seed,
+ * with its t-interval.
+ */
 export function axisEffectTableRows(effect: AxisEffect, summary: StudySummary): string[][] {
   const label = new Map(summary.configs.map((c) => [c.configId, c.label]));
-  const stat = effect.comparison === "pooled"
-    ? "Test AUC (mean ± std over configs)"
-    : `Test AUC (mean ± std [${pctOf(summary)} CI])`;
+  const pct = pctOf(summary);
+  const auc = summary.task.task === "binary" ? "Test AUC" : `Test ${aucName(summary)}`;
+  const oat = effect.comparison === "baseline";
   const header = [
     effect.axis,
     "Configs",
     "Runs",
-    stat,
-    effect.comparison === "baseline" ? "Configuration" : "Best configuration at the level",
+    effect.comparison === "pooled"
+      ? `${auc} (mean ± std over configs)`
+      : `${auc} (mean ± std [${pct} CI])`,
+    ...(oat ? [`Δ vs baseline (paired by seed, [${pct} CI])`] : []),
+    oat ? "Configuration" : "Best configuration at the level",
   ];
-  const rows = effect.levels.map((l) => [
-    effect.comparison === "baseline" && summary.baseline?.[effect.axis] === l.level
-      ? `${l.level} (baseline)`
-      : l.level,
-    String(l.nConfigs),
-    String(l.nRuns),
-    formatStats(l.testAuc),
-    l.bestConfigId ? label.get(l.bestConfigId) ?? l.bestConfigId : "— (missing)",
-  ]);
+  const delta = (d: MetricStats | null) =>
+    d
+      ? signed(d.mean) +
+        (d.lower !== null && d.upper !== null ? ` [${signed(d.lower)}, ${signed(d.upper)}]` : "")
+      : "—";
+  const rows = effect.levels.map((l) => {
+    const isBaseline = oat && summary.baseline?.[effect.axis] === l.level;
+    return [
+      isBaseline ? `${l.level} (baseline)` : l.level,
+      String(l.nConfigs),
+      String(l.nRuns),
+      formatStats(l.testAuc),
+      ...(oat ? [isBaseline ? "0 (reference)" : delta(l.vsBaseline)] : []),
+      l.bestConfigId ? label.get(l.bestConfigId) ?? l.bestConfigId : "— (missing)",
+    ];
+  });
   return [header, ...rows];
 }
 
