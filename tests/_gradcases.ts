@@ -24,10 +24,17 @@ function convCase(
   o: op.ConvOptions,
   bias = true,
 ): GradCase[] {
-  return (["im2col", "dilated"] as const).map((mode) => ({
-    name: `Conv ${name} (${mode})`,
+  // Weight-gradient formulations × input-gradient formulations (strided
+  // layers take ConvTranspose for dX under either).
+  const modes = [
+    ["im2col", "conv"],
+    ["dilated", "conv"],
+    ["im2col", "convTranspose"],
+  ] as const;
+  return modes.map(([weightGrad, inputGrad]) => ({
+    name: `Conv ${name} (${weightGrad}, dX ${inputGrad})`,
     build: (g) => op.conv(f(g, "x", x), f(g, "w", w), bias ? f(g, "b", [w[0]]) : null, o),
-    options: { convWeightGrad: mode },
+    options: { convWeightGrad: weightGrad, convInputGrad: inputGrad },
   }));
 }
 
@@ -161,6 +168,7 @@ export const CASES: GradCase[] = [
     pads: [3, 3, 3, 3],
   }, false),
   ...convCase("dilated 3x3", [1, 2, 9, 9], [2, 2, 3, 3], { dilations: [2, 2], pads: [2, 2, 2, 2] }),
+  ...convCase("3x3 asymmetric pads", [2, 3, 6, 5], [4, 3, 3, 3], { pads: [0, 1, 2, 1] }),
   ...convCase("asymmetric pads, 1x1", [2, 3, 5, 5], [4, 3, 1, 1], { pads: [0, 1, 1, 0] }),
   ...convCase("depthwise 3x3 stride 2", [2, 4, 7, 7], [4, 1, 3, 3], {
     strides: [2, 2],

@@ -3,7 +3,10 @@
  * (formulations verified in DESIGN.md):
  *
  * - Conv dX: `ConvTranspose(dY, W)` with the forward strides, pads, dilations
- *   and group, and `output_padding` for rows the forward pass left over.
+ *   and group, and `output_padding` for rows the forward pass left over; or,
+ *   for stride-1 layers (`conv`), `Conv(dY, flip(Wᵀ))` with pads
+ *   `d(K−1) − p`, which runs on the runtime's forward-conv kernels (on the
+ *   cpu backend the blocked NCHWc ones).
  * - Conv dW, `dilated`: one Conv of `X^T` with `dY^T` as the kernel, strides
  *   and dilations swapped, sliced to the kernel size. Least memory (WebGPU).
  * - Conv dW, `im2col`: patches by a Conv with one-hot kernels, then a batched
@@ -22,6 +25,7 @@ import {
   cumsum,
   equal,
   expand,
+  gather,
   matmul,
   mul,
   pad,
@@ -86,7 +90,18 @@ export function convVjp(ctx: VjpContext): (Tensor | null)[] {
   const outPad = [leftover(h, oh, win, 0), leftover(wd, ow, win, 1)];
 
   let dx: Tensor | null = null;
-  if (ctx.needs[0]) {
+  const asConv = ctx.convInputGrad === "conv" && win.strides[0] === 1 && win.strides[1] === 1 &&
+    win.pads.every((p, i) => p <= win.dilations[i % 2] * (win.kernel[i % 2] - 1));
+  if (ctx.needs[0] && asConv) {
+    // Stride 1: dX[c] = Σ_m dY[m] ⋆ W[m, c] correlated with the kernel flipped,
+    // padded so the output regains the input's size (no rows are left over).
+    const wT = depthwise ? w : transpose(w, [1, 0, 2, 3]); // [C, M, kh, kw]
+    dx = conv(dy, flipSpatial(wT), null, {
+      dilations: win.dilations,
+      pads: win.pads.map((p, i) => win.dilations[i % 2] * (win.kernel[i % 2] - 1) - p),
+      group,
+    });
+  } else if (ctx.needs[0]) {
     dx = convTranspose(dy, w, null, {
       strides: win.strides,
       pads: win.pads,
@@ -107,6 +122,18 @@ export function convVjp(ctx: VjpContext): (Tensor | null)[] {
   }
   const db = b && ctx.needs[2] ? reduceSum(dy, [0, 2, 3], { keepdims: false }) : null;
   return [dx, dw, db];
+}
+
+/** Reverse a kernel `[O, I, kh, kw]` along both spatial axes. */
+function flipSpatial(w: Tensor): Tensor {
+  let out = w;
+  for (const axis of [2, 3]) {
+    const k = w.shape[axis];
+    if (k === 1) continue;
+    const reversed = w.graph.constant(Int32Array.from({ length: k }, (_, i) => k - 1 - i), [k]);
+    out = gather(out, reversed, axis);
+  }
+  return out;
 }
 
 function denseDwDilated(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {

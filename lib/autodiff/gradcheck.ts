@@ -21,6 +21,8 @@ import { type GradientOptions, gradients } from "./gradients.ts";
 export interface GradCheckOptions {
   /** Formulation of conv weight gradients (see {@linkcode GradientOptions}). */
   convWeightGrad?: GradientOptions["convWeightGrad"];
+  /** Formulation of conv input gradients (see {@linkcode GradientOptions}). */
+  convInputGrad?: GradientOptions["convInputGrad"];
   /** Input values by name; float inputs not given are drawn from N(0, 1). */
   values?: Record<string, TensorData>;
   /** Inputs to differentiate (default: every float32 input). */
@@ -87,7 +89,10 @@ export async function checkGradients(
     if (!t) throw new Error(`checkGradients: no input named "${name}"`);
     return t;
   });
-  const grads = gradients(loss, wrt, { convWeightGrad: options.convWeightGrad });
+  const grads = gradients(loss, wrt, {
+    convWeightGrad: options.convWeightGrad,
+    convInputGrad: options.convInputGrad,
+  });
   grads.forEach((gr, i) => {
     if (!gr) throw new Error(`checkGradients: output does not depend on "${wrtNames[i]}"`);
     bwd.output(`grad_${i}`, gr);

@@ -14,7 +14,7 @@
 import { formatShape, type Node, type Tensor } from "../onnx/graph.ts";
 import { add, full } from "../onnx/ops.ts";
 import { RULES } from "./rules.ts";
-import type { ConvWeightGrad, VjpContext } from "./vjp.ts";
+import type { ConvInputGrad, ConvWeightGrad, VjpContext } from "./vjp.ts";
 
 /** Options of {@linkcode gradients}. */
 export interface GradientOptions {
@@ -27,6 +27,14 @@ export interface GradientOptions {
    * WebGPU). Default `im2col`.
    */
   convWeightGrad?: ConvWeightGrad;
+  /**
+   * How convolution input gradients are expressed: `conv` (stride-1 layers as
+   * a convolution of the output gradient with the flipped, transposed kernel,
+   * which runs on the runtime's fast forward-conv kernels; strided layers
+   * fall back to ConvTranspose) or `convTranspose` (every layer as
+   * ConvTranspose; the formulation verified on WebGPU). Default `conv`.
+   */
+  convInputGrad?: ConvInputGrad;
 }
 
 type Unit =
@@ -76,6 +84,7 @@ export function gradients(
     return sum;
   };
   const convWeightGrad = options.convWeightGrad ?? "im2col";
+  const convInputGrad = options.convInputGrad ?? "conv";
 
   for (let ui = units.length - 1; ui >= 0; ui--) {
     const u = units[ui];
@@ -106,6 +115,7 @@ export function gradients(
         needs,
         graph: g,
         convWeightGrad,
+        convInputGrad,
       };
       dxs = rule(ctx);
     }

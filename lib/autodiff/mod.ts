@@ -7,7 +7,7 @@
 
 export { type GradientOptions, gradients } from "./gradients.ts";
 export { RULES } from "./rules.ts";
-export type { ConvWeightGrad, VjpContext, VjpRule } from "./vjp.ts";
+export type { ConvInputGrad, ConvWeightGrad, VjpContext, VjpRule } from "./vjp.ts";
 export {
   checkGradients,
   type GradCheckEntry,

@@ -11,6 +11,9 @@ import { reduceSum, reshape } from "../onnx/ops.ts";
 /** How convolution weight gradients are expressed (see `GradientOptions`). */
 export type ConvWeightGrad = "im2col" | "dilated";
 
+/** How convolution input gradients are expressed (see `GradientOptions`). */
+export type ConvInputGrad = "conv" | "convTranspose";
+
 /** What a VJP rule receives. */
 export interface VjpContext {
   /** The node being differentiated. */
@@ -27,6 +30,8 @@ export interface VjpContext {
   readonly graph: Graph;
   /** Formulation of conv weight gradients. */
   readonly convWeightGrad: ConvWeightGrad;
+  /** Formulation of conv input gradients. */
+  readonly convInputGrad: ConvInputGrad;
 }
 
 /** A VJP rule. */

@@ -84,6 +84,8 @@ export interface Node {
   readonly attrs: Readonly<Record<string, AttributeValue>>;
   /** Position in the graph's node list. */
   readonly index: number;
+  /** Operator domain (a runtime's own ops, e.g. `com.microsoft.nchwc`); the ONNX domain when absent. */
+  readonly domain?: string;
 }
 
 /**
@@ -226,6 +228,7 @@ export class Graph {
     inputs: readonly (Tensor | null)[],
     outputs: readonly { dtype: DType; shape: Shape }[],
     attrs: Record<string, AttributeValue> = {},
+    domain?: string,
   ): Tensor[] {
     for (const t of inputs) {
       if (t && t.graph !== this) {
@@ -233,7 +236,7 @@ export class Graph {
       }
     }
     const outs = outputs.map((o) => this.newTensor(o.dtype, o.shape));
-    const node: Node = { op, inputs, outputs: outs, attrs, index: this.nodes.length };
+    const node: Node = { op, inputs, outputs: outs, attrs, index: this.nodes.length, domain };
     this.nodes.push(node);
     for (const o of outs) this.#producers.set(o, node);
     return outs;
@@ -308,6 +311,7 @@ export class Graph {
       outputs: n.outputs.map((t) => t.name),
       name: `${n.op}_${n.index}`,
       attributes: n.attrs,
+      ...(n.domain ? { domain: n.domain } : {}),
     }));
     return encodeModel({
       graphName: this.name,

@@ -232,6 +232,14 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
     o.string(1, "");
     o.int(2, spec.opset);
   });
+  // Runtime-specific domains (e.g. onnxruntime's `com.microsoft.nchwc`) are at version 1.
+  const domains = new Set(spec.nodes.map((n) => n.domain ?? "").filter((d) => d !== ""));
+  for (const domain of domains) {
+    w.message(8, (o) => {
+      o.string(1, domain);
+      o.int(2, 1);
+    });
+  }
   for (const [key, value] of Object.entries(spec.metadata ?? {})) {
     w.message(14, (m) => {
       m.string(1, key);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type DType, dtypeOfData, type Shape, type TensorData } from "../onnx/graph.ts";
+import { type DType, dtypeOfData, type Graph, type Shape, type TensorData } from "../onnx/graph.ts";
 
 /** The backends medtune can run on. */
 export type BackendName = "cpu" | "wasm" | "webgpu";
@@ -52,6 +52,17 @@ export interface Backend {
   readonly name: BackendName;
   /** Human-readable description (library version, adapter, threads). */
   readonly description: string;
+  /**
+   * True on a software WebGPU adapter (llvmpipe, lavapipe, SwiftShader): fit
+   * for correctness checks on small shapes, not for training.
+   */
+  readonly software?: boolean;
+  /**
+   * Rewrite a program's graph for this runtime before it is compiled (the cpu
+   * backend moves convolutions onto onnxruntime's blocked NCHWc kernels);
+   * absent where programs run as built.
+   */
+  lower?(graph: Graph): Graph;
   /** Create a session from ONNX model bytes. */
   createSession(model: Uint8Array, options?: SessionOptions): Promise<BackendSession>;
   /** Copy host data to a tensor that lives on the device (GPU memory on webgpu). */

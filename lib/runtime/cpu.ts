@@ -7,17 +7,25 @@
  * @module
  */
 
+import { Graph } from "../onnx/graph.ts";
 import {
   type Backend,
   type BackendSession,
   hostMemoryTensors,
   type SessionOptions,
 } from "./backend.ts";
+import { lowerConvsToNchwc, NCHWC_DOMAIN } from "./nchwc.ts";
 
 /** Options of {@linkcode createCpuBackend}. */
 export interface CpuBackendOptions {
   /** Intra-op threads (default: all logical cores). */
   threads?: number;
+  /**
+   * Run convolutions whose weights are program inputs on onnxruntime's
+   * blocked NCHWc kernels (see `nchwc.ts`; default true where the CPU has
+   * them). `MEDTUNE_NCHWC=0` in the environment turns it off.
+   */
+  nchwc?: boolean;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -55,6 +63,40 @@ export function tuneAllocator(): boolean {
   return allocatorTuned;
 }
 
+/**
+ * The CPU's NCHWc block size as onnxruntime reports it: the channel count
+ * its ReorderInput pads 4 channels up to (8 on AVX2, 16 on AVX-512); 0 where
+ * the kernels are missing.
+ */
+async function nchwcBlockSize(ort: OrtModule): Promise<number> {
+  try {
+    const g = new Graph({ name: "nchwc_probe" });
+    const x = g.input("x", "float32", [1, 4, 1, 1]);
+    const blocked = g.addNode(
+      "ReorderInput",
+      [x],
+      [{ dtype: "float32", shape: [1, 4, 1, 1] }],
+      {},
+      NCHWC_DOMAIN,
+    )[0];
+    g.output("shape", g.addNode("Shape", [blocked], [{ dtype: "int64", shape: [4] }])[0]);
+    const session = await ort.InferenceSession.create(g.toModel(), { executionProviders: ["cpu"] });
+    const out = await session.run({
+      x: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
+    });
+    await session.release();
+    return Number((out.shape.data as BigInt64Array)[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The NCHWc block size the cpu backend lowers convolutions with (0: not lowered). */
+export async function cpuNchwcBlockSize(): Promise<number> {
+  const ort = await import("onnxruntime-node");
+  return await nchwcBlockSize(ort.default ?? ort);
+}
+
 /** Create the `cpu` backend (loads onnxruntime-node). */
 export async function createCpuBackend(options: CpuBackendOptions = {}): Promise<Backend> {
   let ort: OrtModule;
@@ -70,9 +112,14 @@ export async function createCpuBackend(options: CpuBackendOptions = {}): Promise
   tuneAllocator();
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   const version = ort.env?.versions?.node ?? ort.env?.versions?.common ?? "?";
+  const nchwcWanted = (options.nchwc ?? true) && Deno.env.get("MEDTUNE_NCHWC") !== "0";
+  const block = nchwcWanted ? await nchwcBlockSize(ort) : 0;
   return {
     name: "cpu",
-    description: `cpu (onnxruntime-node ${version}, ${threads} threads)`,
+    description: `cpu (onnxruntime-node ${version}, ${threads} threads${
+      block > 1 ? `, NCHWc block ${block}` : ""
+    })`,
+    lower: block > 1 ? (graph) => lowerConvsToNchwc(graph, { blockSize: block }).graph : undefined,
     async createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<BackendSession> {
       let session;
       try {

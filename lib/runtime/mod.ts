@@ -14,7 +14,13 @@ export type {
   DeviceTensor,
   SessionOptions,
 } from "./backend.ts";
-export { type CpuBackendOptions, createCpuBackend } from "./cpu.ts";
+export { type CpuBackendOptions, cpuNchwcBlockSize, createCpuBackend } from "./cpu.ts";
+export {
+  lowerConvsToNchwc,
+  NCHWC_DOMAIN,
+  type NchwcLowering,
+  type NchwcLoweringOptions,
+} from "./nchwc.ts";
 export {
   type AdapterSummary,
   createWasmBackend,

@@ -131,7 +131,7 @@ export class Program {
         throw new Error(`${label}: update binding "${name}" is not an output`);
       }
     }
-    const model = graph.toModel();
+    const model = (backend.lower ? backend.lower(graph) : graph).toModel();
     let session: BackendSession;
     try {
       session = await backend.createSession(model, { deviceOutputs: Object.keys(updates), label });

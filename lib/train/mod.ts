@@ -32,6 +32,7 @@ export {
   TrainingSession,
   type TrainingSessionOptions,
 } from "./session.ts";
+export { FROZEN_EVAL_MIN_IMAGES, FrozenEval, type FrozenEvalPolicy } from "./frozen_eval.ts";
 export type { EpochRecord, SplitMetrics } from "./history.ts";
 export {
   crossEntropyOfProbs,

@@ -1,0 +1,157 @@
+/**
+ * Lower convolutions to onnxruntime's blocked (NCHWc) CPU kernels.
+ *
+ * onnxruntime runs a Conv on its fast NCHWc kernels (MLAS, the ones behind
+ * its inference speed) only after a graph optimization that needs the
+ * weights to be constant initializers: it reorders them into the blocked
+ * layout once, at load time. In a training program the weights are graph
+ * inputs (they change every step), so every Conv falls back to the generic
+ * im2col + GEMM kernel. The NCHWc kernels themselves take the reordered
+ * weights as an ordinary input, so this pass rewrites each qualifying Conv
+ * into
+ *
+ *     ReorderInput(x) ─┐
+ *     W → Reshape → Transpose → Reshape (OIHW → OIHWBiBo or OIHWBo) ─┤
+ *                                                   com.microsoft.nchwc Conv → ReorderOutput
+ *
+ * so the weight reorder runs in the graph, every step, and the convolution
+ * on the blocked kernels. Convolutions whose weights are constants are left
+ * to onnxruntime's own transformer. The layouts follow MLAS's
+ * `MlasReorderFilterOIHWBiBo` / `MlasReorderFilterOIHWBo` and the
+ * conditions its NCHWc transformer applies (channel counts that are
+ * multiples of the block size, group 1 or depthwise).
+ *
+ * @module
+ */
+
+import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
+import type { AttributeValue } from "../onnx/proto.ts";
+import { reshape, transpose } from "../onnx/ops.ts";
+
+/** onnxruntime's domain of the NCHWc CPU kernels. */
+export const NCHWC_DOMAIN = "com.microsoft.nchwc";
+
+/** Options of {@linkcode lowerConvsToNchwc}. */
+export interface NchwcLoweringOptions {
+  /** The CPU's NCHWc block size (`MlasNchwcGetBlockSize`: 8 on AVX2, 16 on AVX-512). */
+  blockSize: number;
+}
+
+/** Result of {@linkcode lowerConvsToNchwc}. */
+export interface NchwcLowering {
+  /** The rewritten graph (the input graph when nothing qualified). */
+  graph: Graph;
+  /** Number of Conv nodes moved to the NCHWc kernels. */
+  lowered: number;
+}
+
+/** How one Conv node is lowered, or null when it does not qualify. */
+function plan(
+  graph: Graph,
+  node: Node,
+  block: number,
+): { layout: "OIHWBiBo" | "OIHWBo"; reorderInput: boolean } | null {
+  if (node.op !== "Conv" || node.domain) return null;
+  const [x, w, b] = node.inputs;
+  if (!x || !w || x.rank !== 4 || w.rank !== 4 || graph.constants.has(w)) return null;
+  if (b && graph.constants.has(b)) return null;
+  const groupAttr = node.attrs.group;
+  const group = groupAttr?.type === "int" ? groupAttr.value : 1;
+  const c = x.shape[1];
+  const [m, cg] = w.shape;
+  if (m % block !== 0) return null;
+  if (group === 1) {
+    if (c % block === 0) return { layout: "OIHWBiBo", reorderInput: true };
+    if (c < block) return { layout: "OIHWBo", reorderInput: false };
+    return null;
+  }
+  if (cg === 1 && group === c && m === c) return { layout: "OIHWBo", reorderInput: true };
+  return null;
+}
+
+/** The weight `[O, I, kh, kw]` in MLAS's blocked order (same dims, blocked data). */
+function reorderWeight(w: Tensor, layout: "OIHWBiBo" | "OIHWBo", block: number): Tensor {
+  const [o, i, kh, kw] = w.shape;
+  const blocked = layout === "OIHWBiBo"
+    // D[ob][ib][kh][kw][bi][bo] = W[ob·B + bo][ib·B + bi][kh][kw]
+    ? transpose(reshape(w, [o / block, block, i / block, block, kh, kw]), [0, 2, 4, 5, 3, 1])
+    // D[ob][i][kh][kw][bo] = W[ob·B + bo][i][kh][kw]
+    : transpose(reshape(w, [o / block, block, i, kh, kw]), [0, 2, 3, 4, 1]);
+  return reshape(blocked, w.shape);
+}
+
+/**
+ * Rewrite every qualifying Conv of `graph` (non-constant weights) onto the
+ * NCHWc kernels. Returns a new graph with the same inputs, constants and
+ * outputs (by name); node order stays topological.
+ */
+export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): NchwcLowering {
+  const block = options.blockSize;
+  if (!(block > 1) || !graph.nodes.some((n) => plan(graph, n, block))) {
+    return { graph, lowered: 0 };
+  }
+  const out = new Graph({ name: graph.name, dynamicBatch: graph.dynamicBatch });
+  const map = new Map<Tensor, Tensor>();
+  const get = (t: Tensor): Tensor => {
+    const mapped = map.get(t);
+    if (!mapped) throw new Error(`lowerConvsToNchwc: ${t} is used before it is defined`);
+    return mapped;
+  };
+  for (const t of graph.inputs) map.set(t, out.input(t.name, t.dtype, t.shape));
+  for (const [t, data] of graph.constants) map.set(t, out.constant(data, t.shape, t.dtype));
+  // Weights reordered once per weight tensor, even when several convs share one.
+  const reordered = new Map<string, Tensor>();
+  let lowered = 0;
+  for (const node of graph.nodes) {
+    const how = plan(graph, node, block);
+    const inputs = node.inputs.map((t) => (t ? get(t) : null));
+    if (!how) {
+      const results = out.addNode(
+        node.op,
+        inputs,
+        node.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape })),
+        { ...node.attrs },
+        node.domain,
+      );
+      node.outputs.forEach((t, i) => map.set(t, results[i]));
+      continue;
+    }
+    const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
+    const y = node.outputs[0];
+    const key = `${node.inputs[1]!.id}/${how.layout}`;
+    let wBlocked = reordered.get(key);
+    if (!wBlocked) {
+      wBlocked = reorderWeight(w, how.layout, block);
+      reordered.set(key, wBlocked);
+    }
+    const xBlocked = how.reorderInput
+      ? out.addNode(
+        "ReorderInput",
+        [x],
+        [{ dtype: "float32", shape: x.shape }],
+        {},
+        NCHWC_DOMAIN,
+      )[0]
+      : x;
+    const attrs: Record<string, AttributeValue> = { ...node.attrs };
+    const yBlocked = out.addNode(
+      "Conv",
+      b ? [xBlocked, wBlocked, b] : [xBlocked, wBlocked],
+      [{ dtype: "float32", shape: y.shape }],
+      attrs,
+      NCHWC_DOMAIN,
+    )[0];
+    const channels: AttributeValue = { type: "int", value: y.shape[1] };
+    const result = out.addNode(
+      "ReorderOutput",
+      [yBlocked],
+      [{ dtype: "float32", shape: y.shape }],
+      { channels },
+      NCHWC_DOMAIN,
+    )[0];
+    map.set(y, result);
+    lowered++;
+  }
+  for (const [name, t] of graph.outputs) out.output(name, get(t));
+  return { graph: out, lowered };
+}
