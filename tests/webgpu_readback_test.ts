@@ -6,38 +6,19 @@
 // GPU check) within 1e-4, on the software adapter, CPU fallback refused.
 
 import assert from "node:assert/strict";
-import { createModel, initWeights, modelSpec } from "../lib/models/mod.ts";
+import { createModel } from "../lib/models/mod.ts";
 import type { Model } from "../lib/nn/model.ts";
 import type { Backend, BackendName } from "../lib/runtime/backend.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { Trainer } from "../lib/train/trainer.ts";
 import { TrainingSession } from "../lib/train/session.ts";
-import { encodeSafetensors, type TensorInput } from "../lib/weights/safetensors.ts";
+import { torchResnet18File } from "./webgpu_fixtures.ts";
 
 const TOL = 1e-4;
 
 function referenceBackend(): Promise<Backend> {
   const name = (Deno.env.get("MEDTUNE_REFERENCE_BACKEND") ?? "cpu") as BackendName;
   return createBackend(name, { verbose: false });
-}
-
-/** A PyTorch/timm-named ResNet-18 state dict (1000 classes, RGB, 7×7 stem) of known values. */
-export function torchResnet18File(seed = 7): Uint8Array {
-  const model = createModel("resnet18");
-  const spec = modelSpec(model);
-  const values = initWeights(model, { seed, spec });
-  const tensors = new Map<string, TensorInput>();
-  for (const t of [...spec.params, ...spec.buffers]) {
-    tensors.set(t.name, { dtype: "F32", shape: t.shape, data: values.get(t.name)! });
-    if (t.name.endsWith(".running_mean")) {
-      tensors.set(t.name.replace("running_mean", "num_batches_tracked"), {
-        dtype: "I64",
-        shape: [],
-        data: [1000],
-      });
-    }
-  }
-  return encodeSafetensors(tensors);
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -142,6 +142,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   };
   return {
     name: "webgpu",
+    software: summary.software,
     description: `webgpu (onnxruntime-web ${ort.env.versions?.web ?? "?"}, ${summary.text}${
       summary.software ? ", software" : ""
     })`,
