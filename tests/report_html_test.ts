@@ -175,7 +175,7 @@ Deno.test("report: html follows the design and the dataset (one-at-a-time, Retin
   assert.match(page, /it is treated as multi-class classification/);
   assert.match(page, /<h2>Test AUC per class \(one-vs-rest\)<\/h2>/);
   assert.match(page, /<th>Test Brier \(multi-class\)<\/th>/);
-  assert.doesNotMatch(page, /<th>DeLong p vs best/);
+  assert.match(page, /<th>DeLong p vs best \(macro AUC, Holm-adjusted\)<\/th>/);
   assert.match(page, /<canvas id="chart-roc_per_class"/);
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { aucRoc, binaryBrierScore, delongTest, meanCi } from "../lib/metrics/mod.ts";
 import { holmAdjust } from "../lib/report/holm.ts";
+import { macroDelongTest } from "../lib/report/macro_delong.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
 import { formatStudyParagraph } from "../lib/report/tables.ts";
 import type { RunRecord } from "../lib/study/record.ts";
@@ -479,7 +480,7 @@ Deno.test("task: Brier form follows brierKind; dataset, class names and title fr
   assert.equal(summarizeRuns(legacy, { dataset: "breastmnist" }).task.datasetTitle, "BreastMNIST");
 });
 
-Deno.test("task: multi-class (RetinaMNIST) — per-class AUCs and ROCs with class names, no DeLong", () => {
+Deno.test("task: multi-class (RetinaMNIST) — per-class AUCs and ROCs with class names, macro DeLong", () => {
   const records = makeMultiClassRuns({ brierKind: "multiclass" });
   const s = summarizeRuns(records);
   assert.equal(s.task.task, "multi-class");
@@ -512,8 +513,23 @@ Deno.test("task: multi-class (RetinaMNIST) — per-class AUCs and ROCs with clas
   const ens2 = labels.map((_, i) => avg(runs.map((r) => r.testProbs![i * 5 + 2])));
   close(s.bestClassRocs[2].auc!, aucRoc(ens2, labels.map((y) => (y === 2 ? 1 : 0))), 1e-12);
   close(best.testBrier!.mean, avg(runs.map((r) => r.test!.brier)));
-  assert.ok(s.configs.every((c) => c.delongVsBest === null));
-  assert.match(s.delongMethod, /no DeLong p-values are computed/);
+  // DeLong vs best on the macro AUC of seed-ensemble probabilities, Holm-adjusted.
+  assert.match(s.delongMethod, /DeLong's test extended to the macro one-vs-rest AUC/);
+  const ensOf = (id: string) => {
+    const rs = records.filter((r) => r.configId === id);
+    return labels.map((_, i) =>
+      [0, 1, 2, 3, 4].map((c) => avg(rs.map((r) => r.testProbs![i * 5 + c])))
+    );
+  };
+  const others = s.configs.filter((c) => !c.best);
+  const raw = others.map((c) =>
+    macroDelongTest([ensOf(best.configId), ensOf(c.configId)], labels).pValue
+  );
+  const adj = holmAdjust(raw);
+  others.forEach((c, i) => {
+    close(c.delongVsBest!.pValue, raw[i], 1e-12);
+    close(c.delongVsBest!.pHolm, adj[i]!, 1e-12);
+  });
   assert.deepEqual(s.bestClassRocs.map((r) => r.className), ["0", "1", "2", "3", "4"]);
   assert.deepEqual(s.rocs, {});
   // Class names recorded with the runs win over the info table's.

@@ -223,7 +223,8 @@ Deno.test("csv: rows equal the summary for a multi-class task, with per-class co
     assert.equal(Number(r.test_auc_mean), c.testAuc!.mean);
     assert.equal(Number(r.test_brier_mean), c.testBrier!.mean);
     assert.equal(r.test_brier_kind, "multiclass");
-    assert.equal(r.delong_p_vs_best, "");
+    if (c.best) assert.equal(r.delong_p_vs_best, "");
+    else assert.equal(Number(r.delong_p_vs_best_holm), c.delongVsBest!.pHolm);
     assert.equal(Number(r.test_auc_4_proliferative_mean), c.perClassAuc![4]!.mean);
   });
 });
@@ -294,7 +295,7 @@ Deno.test("markdown: RetinaMNIST is said to be treated as multi-class; class nam
   assert.match(md, /it is treated as multi-class classification/);
   assert.match(md, /multi-class task; 5 classes, named by their index 0–4\./);
   const header = resultTableRows(s)[0];
-  assert.equal(header.length, 13, "no DeLong column for a multi-class task");
+  assert.equal(header[13], "DeLong p vs best (macro AUC, Holm-adjusted)");
   assert.ok(header.includes("Test Brier (multi-class)"));
   assert.ok(header.includes("Test macro one-vs-rest AUC (mean ± std [95% CI])"));
   assert.match(
@@ -303,7 +304,7 @@ Deno.test("markdown: RetinaMNIST is said to be treated as multi-class; class nam
   );
   assert.match(
     md,
-    /DeLong's test applies to binary AUCs and is not computed for this multi-class task/,
+    /By DeLong's test extended to the macro one-vs-rest AUC, on seed-ensemble probabilities, with Holm's step-down correction for the 4 comparisons with the best/,
   );
   assert.match(md, /the multi-class form, mean over images of Σ_k/);
 });

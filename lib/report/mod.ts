@@ -2,7 +2,8 @@
  * Reporting for ablation studies: summaries over seeds with t-intervals,
  * axis effects that follow the design (levels held at the baseline in a
  * one-at-a-time study, main effects and interactions in a grid), DeLong
- * tests against the best configuration with Holm's correction, wording that
+ * tests against the best configuration (extended to the macro AUC for
+ * multi-class and multi-label tasks) with Holm's correction, wording that
  * follows the dataset and task, `results.csv` / `results.md`,
  * chart PNGs (chart.js on `@napi-rs/canvas`) and a self-contained interactive
  * `report.html`, all written by {@linkcode writeStudyReport}.
@@ -59,6 +60,7 @@ export {
   type EffectInput,
 } from "./effects.ts";
 export { holmAdjust } from "./holm.ts";
+export { type MacroDelongResult, macroDelongTest } from "./macro_delong.ts";
 export {
   brierLabel,
   type ReportBrierKind,

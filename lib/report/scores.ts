@@ -93,6 +93,14 @@ export function averageVectors(vectors: number[][]): number[] {
   return out.map((x) => x / vectors.length);
 }
 
+/** Element-wise mean of equally shaped N×K matrices (a seed ensemble of probabilities). */
+export function averageMatrices(mats: number[][][]): number[][] {
+  const k = mats[0][0].length;
+  return mats[0].map((_, i) =>
+    Array.from({ length: k }, (_, c) => mats.reduce((s, m) => s + m[i][c], 0) / mats.length)
+  );
+}
+
 /** Column `k` of a matrix. */
 export const column = (m: number[][], k: number): number[] => m.map((row) => row[k]);
 

@@ -10,14 +10,16 @@
  * a successful record of an id is preferred, else the latest, and the number
  * dropped is reported, so that seeds are counted by distinct run.
  *
- * DeLong comparison (binary tasks): for each configuration, the test scores
+ * DeLong comparison: for each configuration, the test scores
  * (positive-class probabilities, same test images in the same order in every
  * run) of its successful seeds are averaged image by image into one
  * seed-ensemble score vector; `delongTest([best, other], labels)` is then run
  * on the two ensembles. To keep the comparison paired, only the seeds that
  * both configurations completed (matched by seed number) enter the two
  * ensembles of that comparison. The p-values are then adjusted with Holm's
- * step-down method across the comparisons with the best. They test the AUC of
+ * step-down method across the comparisons with the best. Multi-class and
+ * multi-label tasks average the N×K probabilities the same way and use
+ * DeLong's test extended to the macro AUC (`macro_delong.ts`). They test the AUC of
  * the seed-averaged predictors, not the spread between seeds (which the
  * t-interval of the mean AUC describes).
  *
@@ -38,7 +40,9 @@ import {
   metricStats,
 } from "./effects.ts";
 import { holmAdjust } from "./holm.ts";
+import { macroDelongTest } from "./macro_delong.ts";
 import {
+  averageMatrices,
   averageVectors,
   binaryScores,
   classLabels,
@@ -222,6 +226,17 @@ export const DELONG_METHOD: string =
   "image by image over the seeds it shares with the best configuration (paired by seed " +
   "number), and DeLong's test is run on the two averaged score vectors; the p-values are " +
   "Holm-adjusted (step-down) across the comparisons with the best configuration.";
+
+/** The DeLong method for multi-class and multi-label tasks, as stated in reports. */
+function macroDelongMethod(task: string): string {
+  const what = task === "multi-label" ? "mean per-label AUC" : "macro one-vs-rest AUC";
+  return `DeLong p-values compare seed ensembles (each configuration's test probabilities ` +
+    "averaged image by image over the seeds it shares with the best configuration) by " +
+    `DeLong's test extended to the ${what}: the variance of the difference of the mean AUCs ` +
+    "is built from each class's DeLong structural components, covariances between classes " +
+    "included; the p-values are Holm-adjusted (step-down) across the comparisons with the " +
+    "best configuration.";
+}
 
 function mean(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -413,10 +428,12 @@ export function summarizeRuns(
   const best = configs.length > 0 && configs[0].testAuc ? configs[0] : null;
   if (best) best.best = true;
 
-  // DeLong of each configuration's seed ensemble against the best's, on shared seeds (binary).
+  // DeLong of each configuration's seed ensemble against the best's, on shared seeds: the
+  // binary test, or its extension to the macro (mean per-class / per-label) AUC.
   const binary = task.task === "binary";
   const labels = binary ? refLabels : null;
-  if (best && labels) {
+  const matrixLabels = !binary && reference ? matrixData(reference, task)?.y ?? null : null;
+  if (best && (labels || matrixLabels)) {
     const bestRuns = okRunsOf.get(best.configId)!.filter(sameLabels);
     const raw: { c: ConfigSummary; t: Omit<DelongVsBest, "pHolm"> }[] = [];
     for (const c of configs) {
@@ -424,12 +441,18 @@ export function summarizeRuns(
       const runs = okRunsOf.get(c.configId)!.filter(sameLabels);
       const seeds = runs.map((r) => r.seed).filter((s) => bestRuns.some((b) => b.seed === s));
       if (seeds.length === 0) continue;
-      const pick = (list: RunRecord[]) =>
-        averageVectors(
-          list.filter((r) => seeds.includes(r.seed)).map((r) => binaryScores(r, task)!),
-        );
+      const shared = (list: RunRecord[]) => list.filter((r) => seeds.includes(r.seed));
       try {
-        const t = delongTest([pick(bestRuns), pick(runs)], labels);
+        let t: { pValue: number; z: number; auc1: number; auc2: number };
+        if (labels) {
+          const pick = (list: RunRecord[]) =>
+            averageVectors(shared(list).map((r) => binaryScores(r, task)!));
+          t = delongTest([pick(bestRuns), pick(runs)], labels);
+        } else {
+          const pick = (list: RunRecord[]) =>
+            averageMatrices(shared(list).map((r) => matrixData(r, task)!.m));
+          t = macroDelongTest([pick(bestRuns), pick(runs)], matrixLabels!);
+        }
         raw.push({ c, t: { pValue: t.pValue, z: t.z, bestAuc: t.auc1, auc: t.auc2, seeds } });
       } catch (err) {
         warnings.push(`DeLong ${c.configId} vs ${best.configId}: ${(err as Error).message}`);
@@ -547,10 +570,7 @@ export function summarizeRuns(
     nFailed: records.length - nOk,
     nDuplicates: deduped.dropped,
     confidence,
-    delongMethod: binary
-      ? DELONG_METHOD
-      : `DeLong's test compares binary AUCs; for this ${task.task} task no DeLong p-values ` +
-        "are computed, and configurations are compared by their t-intervals over seeds.",
+    delongMethod: binary ? DELONG_METHOD : macroDelongMethod(task.task),
     warnings,
     rocs,
     bestClassRocs,

@@ -183,8 +183,7 @@ function seconds(value: number | null): string {
 /**
  * Header of the per-configuration results table in its binary form (Markdown
  * and HTML share it); {@linkcode resultTableRows} names the Brier form, the
- * AUC and the interval's coverage of the summary at hand, and drops the
- * DeLong column where no p-values exist (multi-class, multi-label).
+ * AUC and the interval's coverage of the summary at hand.
  */
 export const TABLE_HEADER: readonly string[] = [
   "Rank",
@@ -219,7 +218,8 @@ export function aucName(summary: StudySummary): string {
 /**
  * The per-configuration table as rows of display strings, header first (see
  * {@linkcode TABLE_HEADER}); the best row's rank reads `★ 1`. The DeLong
- * column holds Holm-adjusted p-values.
+ * column holds Holm-adjusted p-values (of the macro AUC for multi-class and
+ * multi-label tasks).
  */
 export function resultTableRows(summary: StudySummary): string[][] {
   const binary = summary.task.task === "binary";
@@ -227,6 +227,7 @@ export function resultTableRows(summary: StudySummary): string[][] {
     h.replace("95%", pctOf(summary))
       .replace("Test AUC", binary ? "Test AUC" : `Test ${aucName(summary)}`)
       .replace("Brier (binary, sklearn)", summary.task.brierLabel)
+      .replace("best (Holm", binary ? "best (Holm" : "best (macro AUC, Holm")
   );
   const rows = summary.configs.map((c) => [
     c.best ? `★ ${c.rank}` : String(c.rank),
@@ -244,8 +245,7 @@ export function resultTableRows(summary: StudySummary): string[][] {
     seconds(c.secondsMean),
     c.best ? "(best)" : formatPValue(c.delongVsBest?.pHolm),
   ]);
-  const all = [header, ...rows];
-  return binary ? all : all.map((r) => r.slice(0, -1));
+  return [header, ...rows];
 }
 
 /** An axis effect's title with its metric, as the tables and charts show it. */
@@ -446,11 +446,11 @@ export function formatBestParagraph(summary: StudySummary): string {
   const failed = best.nFailed > 0 ? `, ${best.nFailed} failed` : "";
   const m = others.length;
   let tests: string;
-  if (summary.task.task !== "binary") {
-    tests = "DeLong's test applies to binary AUCs and is not computed for this " +
-      `${summary.task.task} task.`;
-  } else if (m > 0) {
-    tests = `By DeLong's test on seed-ensemble scores, with Holm's step-down correction for ` +
+  const test = summary.task.task === "binary"
+    ? "DeLong's test on seed-ensemble scores"
+    : `DeLong's test extended to the ${aucName(summary)}, on seed-ensemble probabilities`;
+  if (m > 0) {
+    tests = `By ${test}, with Holm's step-down correction for ` +
       `the ${m} comparison${m === 1 ? "" : "s"} with the best, ${significant} of the other ` +
       `${m} configuration${m === 1 ? "" : "s"} differ${
         significant === 1 ? "s" : ""
