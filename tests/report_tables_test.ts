@@ -308,3 +308,17 @@ Deno.test("markdown: RetinaMNIST is said to be treated as multi-class; class nam
   );
   assert.match(md, /the multi-class form, mean over images of Σ_k/);
 });
+
+Deno.test("best paragraph: a single comparison is worded as one", () => {
+  const runs = makeFixtureRuns({ failedConfigId: null }).filter((r) => r.configId !== "cfg-a");
+  const s = summarizeRuns(runs);
+  const p = s.configs[1].delongVsBest!.pValue;
+  assert.match(
+    formatBestParagraph(s),
+    new RegExp(
+      `the other configuration (differs|does not differ) from it at p < 0\\.05 \\(p ${
+        p < 0.001 ? "< 0\\.001" : `= ${p.toFixed(3)}`
+      }; one comparison`,
+    ),
+  );
+});

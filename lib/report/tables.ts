@@ -449,12 +449,17 @@ export function formatBestParagraph(summary: StudySummary): string {
   const test = summary.task.task === "binary"
     ? "DeLong's test on seed-ensemble scores"
     : `DeLong's test extended to the ${aucName(summary)}, on seed-ensemble probabilities`;
-  if (m > 0) {
+  if (m === 1) {
+    const p = others[0].delongVsBest!.pValue;
+    tests = `By ${test}, the other configuration ${
+      p < 0.05 ? "differs" : "does not differ"
+    } from it at p < 0.05 (p ${
+      p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`
+    }; one comparison, so Holm's correction leaves it unchanged).`;
+  } else if (m > 1) {
     tests = `By ${test}, with Holm's step-down correction for ` +
-      `the ${m} comparison${m === 1 ? "" : "s"} with the best, ${significant} of the other ` +
-      `${m} configuration${m === 1 ? "" : "s"} differ${
-        significant === 1 ? "s" : ""
-      } from it at adjusted p < 0.05` +
+      `the ${m} comparisons with the best, ${significant} of the other ` +
+      `${m} configurations differ${significant === 1 ? "s" : ""} from it at adjusted p < 0.05` +
       (uncorrected !== significant ? ` (${uncorrected} before correction).` : ".");
   } else {
     tests = "No other configuration could be compared with it by DeLong's test.";
