@@ -427,7 +427,7 @@ Deno.test("cli run: --plan prints the plan on stdout and nothing on stderr", asy
     const r = await ablate(["--plan", "--dataset", "pneumoniamnist", "--seeds", "2", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, "");
-    assert.match(r.stdout, /^medtune ablation: PneumoniaMNIST fine-tuning ablation\n/);
+    assert.match(r.stdout, /^medtune ablation: PneumoniaMNIST fine-tuning ablation$/m);
     assert.match(
       r.stdout,
       /dataset {6}pneumoniamnist \(binary, 2 classes; 4708\/524\/624 images\)/,

@@ -32,7 +32,7 @@ import {
 } from "./cli_options.ts";
 import { createDownloadProgress } from "./download_progress.ts";
 import { finalizeStudy } from "./finalize.ts";
-import { estimateRunSeconds, planStudy } from "./plan.ts";
+import { estimateRunSeconds, planStudyMeasured, type Throughput } from "./plan.ts";
 import { createProgressPrinter, formatDuration } from "./progress.ts";
 import { mergeShards, readResults, resultsPath, runStudy } from "./runner.ts";
 import { planRuns, shardRuns, type StudySpec } from "./spec.ts";
@@ -116,9 +116,9 @@ async function execute(opts: CliOptions, io: Io): Promise<number> {
   try {
     const spec = studyFromOptions(opts, backend.name);
     if (opts.merge || opts.reportOnly) return await reportOnly(spec, opts, backend, io);
-    await printPlan(spec, opts, backend, io);
+    const throughput = await printPlan(spec, opts, backend, io);
     if (opts.plan) return 0;
-    return await train(spec, opts, backend, io);
+    return await train(spec, opts, backend, io, throughput);
   } finally {
     await backend.destroy().catch(() => {});
   }
@@ -204,7 +204,7 @@ async function printPlan(
   opts: CliOptions,
   backend: Backend,
   io: Io,
-): Promise<void> {
+): Promise<Map<string, Throughput> | undefined> {
   const info = MEDMNIST_INFO[opts.dataset];
   const sizes = info.samples;
   const all = planRuns(spec);
@@ -214,7 +214,14 @@ async function printPlan(
   const doneIds = new Set(
     recorded.filter((r) => r.status === "ok" || !opts.retryFailed).map((r) => r.id),
   );
-  const plan = planStudy(spec, { backend: backend.name, sizes, doneIds, runs: mine });
+  // The estimate comes from a warm-up step per backbone on this backend (plan.ts).
+  const plan = await planStudyMeasured(spec, backend, {
+    sizes,
+    doneIds,
+    runs: mine,
+    numClasses: info.numClasses,
+    log: io.out,
+  });
   const configs = new Set(mine.map((r) => r.configId)).size;
   const f = spec.fixed;
   const task = info.task === "ordinal-regression"
@@ -234,11 +241,13 @@ async function printPlan(
       `  estimate     ≤ ${
         formatDuration(plan.estimatedSeconds)
       } (full epoch budgets; early stopping shortens it)`,
+      ...plan.notes.map((note) => `               ${note}`),
       backend.name === "webgpu"
         ? ""
         : `  more         --seeds 3 --epochs 60 --design grid --image-size 64 (longer on CPU)`,
     ].filter(Boolean).join("\n"),
   );
+  return plan.throughput;
 }
 
 /**
@@ -284,6 +293,7 @@ async function train(
   opts: CliOptions,
   backend: Backend,
   io: Io,
+  throughput?: Map<string, Throughput>,
 ): Promise<number> {
   const sizes = MEDMNIST_INFO[opts.dataset].samples;
   const studyOptions = {
@@ -298,11 +308,11 @@ async function train(
     progress: createProgressPrinter({
       tty: io.tty,
       write: io.raw,
-      estimateSeconds: (run) => estimateRunSeconds(run, sizes, backend.name),
+      estimateSeconds: (run) => estimateRunSeconds(run, sizes, backend.name, throughput),
     }),
   };
   const outcome = await runStudy(spec, studyOptions);
-  const failed = countFailed(outcome);
+  const failed = outcome.failed;
   io.out(`ran ${outcome.ran} run(s), ${outcome.skipped} already recorded`);
   const shard = opts.shard;
   if (shard && shard.count > 1) {
@@ -313,10 +323,6 @@ async function train(
     await writeReport(spec, opts, outcome.records, backend, io);
   }
   return failedExit(failed, opts, io);
-}
-
-function countFailed(outcome: { records: { status: string }[] } & { failed?: number }): number {
-  return outcome.failed ?? outcome.records.filter((r) => r.status === "failed").length;
 }
 
 function failedExit(failed: number, opts: CliOptions, io: Io): number {
@@ -337,13 +343,10 @@ async function writeReport(
 ): Promise<void> {
   const train = await loadMedMNIST(opts.dataset, { root: opts.data, split: "train" });
   const result = await finalizeStudy(spec, opts.out, records, { backend, train, log: io.out });
-  const bestWritten = (result as { bestWritten?: boolean }).bestWritten ??
-    result.best !== undefined;
   io.out(
     `wrote ${opts.out}/report.html, results.md, results.csv, charts/` +
-      `${
-        bestWritten ? " and best/" : " (no run succeeded: no best/)"
-      } (${result.files.length} files)`,
+      `${result.bestWritten ? " and best/" : " (no best/: see the line above)"} ` +
+      `(${result.files.length} files)`,
   );
 }
 
