@@ -206,6 +206,16 @@ Deno.test("cli: the study follows the flags and the backend's defaults", () => {
   assert.deepEqual([spec.fixed.epochs, spec.fixed.maxStepsPerEpoch, spec.fixed.lr], [3, 2, 2e-3]);
   assert.deepEqual(spec.axes.backbone, ["resnet18"]);
   assert.equal(spec.design, "grid");
+  // An axis narrowed without the default baseline's level takes its first level as baseline.
+  const narrowed = studyFromOptions(
+    parseCliArgs(["--augment", "heavy,none", "--schedule", "cosine"]),
+    "cpu",
+  );
+  assert.deepEqual(narrowed.baseline, {
+    augment: "heavy",
+    schedule: "cosine",
+    backbone: "resnet18",
+  });
 });
 
 Deno.test("cli: an image size a planned backbone cannot take fails at plan time", () => {
@@ -481,5 +491,55 @@ Deno.test("cli run: a tiny RetinaMNIST study end to end, quiet on stderr", async
     }
   } finally {
     await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("cli run: a failed run exits 1 naming --retry-failed; --no-resume moves the study aside", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "medtune_cli_fail_" });
+  try {
+    // A weights file that exists (so the flag check passes) but is not safetensors: the run fails fast.
+    await Deno.writeTextFile(`${dir}/bad.safetensors`, "junk");
+    const args = [
+      "--data",
+      DATA_DIR,
+      "--backend",
+      "cpu",
+      "--backbone",
+      "resnet18",
+      "--augment",
+      "none",
+      "--schedule",
+      "constant",
+      "--epochs",
+      "1",
+      "--max-steps",
+      "1",
+      "--pretrained",
+      `resnet18=${dir}/bad.safetensors`,
+      "--out",
+      `${dir}/out`,
+    ];
+    const r = await ablate(args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stderr,
+      `medtune: 1 run(s) failed (reasons in ${dir}/out/results.jsonl); rerun the same command with --retry-failed to run them again\n`,
+    );
+    assert.match(r.stdout, /FAILED after .*not a safetensors file/);
+    assert.match(r.stdout, /charts\/ \(no best\/: see the line above\)/);
+    assert.ok(!r.stdout.includes("and best/"));
+    const first = await Deno.readTextFile(`${dir}/out/results.jsonl`);
+    // --no-resume destroys nothing: the old results move into previous-<time>/, the run runs again.
+    const again = await ablate([...args, "--no-resume"]);
+    assert.equal(again.code, 1, again.stderr);
+    const moved = [...Deno.readDirSync(`${dir}/out`)].filter((e) => e.name.startsWith("previous-"));
+    assert.equal(moved.length, 1, again.stdout);
+    assert.equal(await Deno.readTextFile(`${dir}/out/${moved[0].name}/results.jsonl`), first);
+    assert.equal(
+      (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n").length,
+      1,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

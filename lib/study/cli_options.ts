@@ -14,6 +14,7 @@ import {
   AUGMENT_LEVELS,
   BACKBONE_LEVELS,
   backboneSizeProblem,
+  DEFAULT_BASELINE,
   defaultStudy,
   parseShard,
   SCHEDULE_LEVELS,
@@ -118,7 +119,8 @@ Data
 
 Design
   --design D          oat (one axis at a time around the baseline, default) or grid (all)
-  --baseline A/S/B    oat baseline (default basic/cosine/resnet18)
+  --baseline A/S/B    oat baseline (default basic/cosine/resnet18; an axis narrowed without
+                      its default level uses its first level)
   --augment L,..      augmentation levels (default ${AUGMENT_LEVELS.join(",")})
   --schedule L,..     schedule levels (default ${SCHEDULE_LEVELS.join(",")})
   --backbone L,..     backbones (default ${BACKBONE_LEVELS.join(",")})
@@ -427,6 +429,13 @@ function checkCombinations(o: CliOptions): void {
   }
 }
 
+/** The default baseline, with each narrowed axis that lacks its level taking its first level. */
+function defaultBaseline(axes: Record<keyof typeof DEFAULT_BASELINE, string[]>) {
+  const pick = (axis: keyof typeof DEFAULT_BASELINE) =>
+    axes[axis].includes(DEFAULT_BASELINE[axis]) ? DEFAULT_BASELINE[axis] : axes[axis][0];
+  return { augment: pick("augment"), schedule: pick("schedule"), backbone: pick("backbone") };
+}
+
 /** Per-backend defaults: the original study on a GPU, an hour-sized one on CPU. */
 export function backendDefaults(backend: BackendName) {
   return backend === "webgpu"
@@ -453,7 +462,12 @@ export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec
     maxStepsPerEpoch: o.maxSteps,
     pretrained: Object.keys(o.pretrained).length ? o.pretrained : undefined,
   };
-  const backbones = o.axes.backbone ?? [...BACKBONE_LEVELS];
+  const axes = {
+    augment: o.axes.augment ?? [...AUGMENT_LEVELS],
+    schedule: o.axes.schedule ?? [...SCHEDULE_LEVELS],
+    backbone: o.axes.backbone ?? [...BACKBONE_LEVELS],
+  };
+  const backbones = axes.backbone;
   for (const b of backbones) {
     const problem = backboneSizeProblem(b, fixed);
     if (problem) {
@@ -468,12 +482,8 @@ export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec
     return defaultStudy({
       name: `${info.pythonClass} fine-tuning ablation`,
       design: o.design,
-      baseline: o.baseline,
-      axes: {
-        augment: o.axes.augment ?? [...AUGMENT_LEVELS],
-        schedule: o.axes.schedule ?? [...SCHEDULE_LEVELS],
-        backbone: backbones,
-      },
+      baseline: o.baseline ?? defaultBaseline(axes),
+      axes,
       seeds: o.seeds ?? d.seeds,
       fixed,
     });
