@@ -437,7 +437,9 @@ function defaultBaseline(axes: Record<keyof typeof DEFAULT_BASELINE, string[]>) 
 }
 
 /** Per-backend defaults: the original study on a GPU, an hour-sized one on CPU. */
-export function backendDefaults(backend: BackendName) {
+export function backendDefaults(
+  backend: BackendName,
+): { imageSize: number; epochs: number; seeds: number[] } {
   return backend === "webgpu"
     ? { imageSize: 224, epochs: 60, seeds: [0, 1, 2] }
     : { imageSize: 28, epochs: 30, seeds: [0] };
