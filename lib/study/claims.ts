@@ -234,6 +234,7 @@ export class RunClaim {
     readonly path: string,
     /** This worker, as recorded in the file. */
     readonly owner: ClaimOwner,
+    /** Heartbeat interval and log. */
     readonly options: ClaimOptions = {},
   ) {}
 

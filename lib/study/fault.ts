@@ -45,7 +45,7 @@ export function crashNow(point: string): never {
   throw new Error("unreachable");
 }
 
-/** Crash here when `MEDTUNE_FAULT` names `point` (with no argument needed). */
+/** Crash here when `MEDTUNE_FAULT` is exactly `point` (e.g. `finalize:after-report`). */
 export function crashPoint(point: string): void {
-  if (faultArg(point) !== undefined) crashNow(point);
+  if (faultSpec() === point) crashNow(point);
 }
