@@ -25,12 +25,12 @@ import {
   cumsum,
   equal,
   expand,
-  gather,
   matmul,
   mul,
   pad,
   reduceSum,
   reshape,
+  reverse,
   slice,
   transpose,
   where,
@@ -95,8 +95,9 @@ export function convVjp(ctx: VjpContext): (Tensor | null)[] {
   if (ctx.needs[0] && asConv) {
     // Stride 1: dX[c] = Σ_m dY[m] ⋆ W[m, c] correlated with the kernel flipped,
     // padded so the output regains the input's size (no rows are left over).
-    const wT = depthwise ? w : transpose(w, [1, 0, 2, 3]); // [C, M, kh, kw]
-    dx = conv(dy, flipSpatial(wT), null, {
+    const flipped = reverse(w, [2, 3]);
+    const wT = depthwise ? flipped : transpose(flipped, [1, 0, 2, 3]); // [C, M, kh, kw]
+    dx = conv(dy, wT, null, {
       dilations: win.dilations,
       pads: win.pads.map((p, i) => win.dilations[i % 2] * (win.kernel[i % 2] - 1) - p),
       group,
@@ -122,18 +123,6 @@ export function convVjp(ctx: VjpContext): (Tensor | null)[] {
   }
   const db = b && ctx.needs[2] ? reduceSum(dy, [0, 2, 3], { keepdims: false }) : null;
   return [dx, dw, db];
-}
-
-/** Reverse a kernel `[O, I, kh, kw]` along both spatial axes. */
-function flipSpatial(w: Tensor): Tensor {
-  let out = w;
-  for (const axis of [2, 3]) {
-    const k = w.shape[axis];
-    if (k === 1) continue;
-    const reversed = w.graph.constant(Int32Array.from({ length: k }, (_, i) => k - 1 - i), [k]);
-    out = gather(out, reversed, axis);
-  }
-  return out;
 }
 
 function denseDwDilated(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {

@@ -631,6 +631,24 @@ export function slice(
   )[0];
 }
 
+/** Reverse `x` along `axes` (a Slice with step -1; not differentiable: for backward graphs). */
+export function reverse(x: Tensor, axes: readonly number[]): Tensor {
+  const ax = axes.map((a) => normAxis("Slice", a, x.rank)).filter((a) => x.shape[a] > 1);
+  if (ax.length === 0) return x;
+  const g = x.graph;
+  return g.addNode(
+    "Slice",
+    [
+      x,
+      g.int64s(ax.map(() => -1)),
+      g.int64s(ax.map((a) => -(x.shape[a] + 1))),
+      g.int64s(ax),
+      g.int64s(ax.map(() => -1)),
+    ],
+    [{ dtype: x.dtype, shape: x.shape }],
+  )[0];
+}
+
 /** Resolve slice bounds against `x`'s shape (clamped as ONNX does). */
 export function normSlice(
   x: Tensor,

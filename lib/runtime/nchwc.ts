@@ -69,9 +69,27 @@ function plan(
   return null;
 }
 
-/** The weight `[O, I, kh, kw]` in MLAS's blocked order (same dims, blocked data). */
-function reorderWeight(w: Tensor, layout: "OIHWBiBo" | "OIHWBo", block: number): Tensor {
+/**
+ * The weight `[O, I, kh, kw]` in MLAS's blocked order (same dims, blocked
+ * data). `swapped` is the weight's `[I, O, kh, kw]` source when the weight is
+ * that tensor transposed (a conv input gradient's kernel): one transpose then
+ * does both.
+ */
+function reorderWeight(
+  w: Tensor,
+  layout: "OIHWBiBo" | "OIHWBo",
+  block: number,
+  swapped?: Tensor,
+): Tensor {
   const [o, i, kh, kw] = w.shape;
+  if (swapped && layout === "OIHWBiBo") {
+    // D[ob][ib][kh][kw][bi][bo] = S[ib·B + bi][ob·B + bo][kh][kw]
+    const blocked = transpose(
+      reshape(swapped, [i / block, block, o / block, block, kh, kw]),
+      [2, 0, 4, 5, 1, 3],
+    );
+    return reshape(blocked, w.shape);
+  }
   const blocked = layout === "OIHWBiBo"
     // D[ob][ib][kh][kw][bi][bo] = W[ob·B + bo][ib·B + bi][kh][kw]
     ? transpose(reshape(w, [o / block, block, i / block, block, kh, kw]), [0, 2, 4, 5, 3, 1])
@@ -121,7 +139,12 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     const key = `${node.inputs[1]!.id}/${how.layout}`;
     let wBlocked = reordered.get(key);
     if (!wBlocked) {
-      wBlocked = reorderWeight(w, how.layout, block);
+      const producer = graph.producer(node.inputs[1]!);
+      const perm = producer?.op === "Transpose" ? producer.attrs.perm : undefined;
+      const swapped = perm?.type === "ints" && perm.value.join() === "1,0,2,3"
+        ? get(producer!.inputs[0]!)
+        : undefined;
+      wBlocked = reorderWeight(w, how.layout, block, swapped);
       reordered.set(key, wBlocked);
     }
     const xBlocked = how.reorderInput
