@@ -206,6 +206,12 @@ Deno.test("cli: the study follows the flags and the backend's defaults", () => {
   assert.deepEqual([spec.fixed.epochs, spec.fixed.maxStepsPerEpoch, spec.fixed.lr], [3, 2, 2e-3]);
   assert.deepEqual(spec.axes.backbone, ["resnet18"]);
   assert.equal(spec.design, "grid");
+  // Every MedMNIST 2D dataset passes through to the study (multi-label ChestMNIST included).
+  const chest = studyFromOptions(parseCliArgs(["--dataset", "chestmnist"]), "cpu");
+  assert.deepEqual([chest.fixed.dataset, chest.name], [
+    "chestmnist",
+    "ChestMNIST fine-tuning ablation",
+  ]);
   // An axis narrowed without the default baseline's level takes its first level as baseline.
   const narrowed = studyFromOptions(
     parseCliArgs(["--augment", "heavy,none", "--schedule", "cosine"]),
