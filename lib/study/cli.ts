@@ -81,7 +81,8 @@ function resolveIo(io: CliIo): Io {
  */
 export async function runCli(args: string[], io: CliIo = {}): Promise<number> {
   const sink = resolveIo(io);
-  let verbose = args.includes("--verbose");
+  // Known before parsing, so that a flag error also shows its stack under --verbose.
+  let verbose = args.includes("--verbose") || Deno.env.get("MEDTUNE_DEBUG") === "1";
   try {
     const opts = parseCliArgs(args);
     verbose = opts.verbose;
