@@ -24,7 +24,8 @@ interface ConvCase {
   bias?: boolean;
 }
 
-// Channel counts are multiples of 16 (the AVX-512 block; also of AVX2's 8).
+// Channel counts that are multiples of 16 (the AVX-512 block; also of AVX2's
+// 8), and some that are not (padded with zero filters and channels).
 const CASES: ConvCase[] = [
   {
     name: "3x3 same, bias",
@@ -53,6 +54,26 @@ const CASES: ConvCase[] = [
     x: [2, 32, 6, 6],
     w: [32, 1, 3, 3],
     o: { pads: [1, 1, 1, 1], group: 32 },
+  },
+  {
+    name: "padded channels 24 -> 40, bias",
+    x: [2, 24, 6, 6],
+    w: [40, 24, 3, 3],
+    o: { pads: [1, 1, 1, 1] },
+    bias: true,
+  },
+  { name: "padded 1x1 40 -> 24", x: [2, 40, 5, 5], w: [24, 40, 1, 1], o: {} },
+  {
+    name: "padded NCHW input 3 -> 24",
+    x: [1, 3, 6, 6],
+    w: [24, 3, 3, 3],
+    o: { pads: [1, 1, 1, 1] },
+  },
+  {
+    name: "padded depthwise 24, stride 2",
+    x: [2, 24, 7, 7],
+    w: [24, 1, 3, 3],
+    o: { pads: [1, 1, 1, 1], strides: [2, 2], group: 24 },
   },
   {
     name: "depthwise 5x5 stride 2",
@@ -119,12 +140,18 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "NCHWc lowering reaches ResNet-18's forward and stride-1 input-gradient convolutions",
-  ignore: !onX86,
-  async fn() {
+for (const name of ["resnet18", "efficientnet_b0"] as const) {
+  Deno.test({
+    name: `NCHWc lowering reaches every ${name} forward and stride-1 input-gradient convolution`,
+    ignore: !onX86,
+    fn: () => checkReach(name),
+  });
+}
+
+async function checkReach(name: "resnet18" | "efficientnet_b0") {
+  {
     const block = await cpuNchwcBlockSize();
-    const model = createModel("resnet18", { numClasses: 2, imageSize: 28 });
+    const model = createModel(name, { numClasses: 2, imageSize: 28 });
     const ctx = new ModelContext("train", { name: "r18" });
     const x = ctx.graph.input("x", "float32", [2, 3, 28, 28]);
     const loss = op.reduceSum(model.build(ctx, x), [0, 1], { keepdims: false });
@@ -135,9 +162,9 @@ Deno.test({
       n.op === "Conv" && !ctx.graph.constants.has(n.inputs[1]!)
     );
     const { lowered } = lowerConvsToNchwc(ctx.graph, { blockSize: block });
-    // 20 forward convs (stem with 3 input channels included) and the
-    // stride-1 dX convs: every non-constant-weight Conv qualifies here.
+    // Forward convs (stems with 3 input channels included) and the stride-1
+    // dX convs: every non-constant-weight Conv qualifies (padded where needed).
     assert.equal(lowered, convs.length);
-    assert.ok(lowered >= 20 + 12, `only ${lowered} convs lowered`);
-  },
-});
+    assert.ok(lowered >= 32, `only ${lowered} convs lowered`);
+  }
+}

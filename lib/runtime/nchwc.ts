@@ -18,15 +18,15 @@
  * on the blocked kernels. Convolutions whose weights are constants are left
  * to onnxruntime's own transformer. The layouts follow MLAS's
  * `MlasReorderFilterOIHWBiBo` / `MlasReorderFilterOIHWBo` and the
- * conditions its NCHWc transformer applies (channel counts that are
- * multiples of the block size, group 1 or depthwise).
+ * conditions its NCHWc transformer applies (group 1 or depthwise), with
+ * channel counts padded up to the block where its transformer would give up.
  *
  * @module
  */
 
 import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
 import type { AttributeValue } from "../onnx/proto.ts";
-import { reshape, transpose } from "../onnx/ops.ts";
+import { pad, reshape, transpose } from "../onnx/ops.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";
@@ -45,12 +45,30 @@ export interface NchwcLowering {
   lowered: number;
 }
 
-/** How one Conv node is lowered, or null when it does not qualify. */
-function plan(
-  graph: Graph,
-  node: Node,
-  block: number,
-): { layout: "OIHWBiBo" | "OIHWBo"; reorderInput: boolean } | null {
+/** How one Conv node is lowered. */
+interface Plan {
+  /** Blocked weight layout: OIHWBiBo (blocked input), or OIHWBo (NCHW input, depthwise). */
+  layout: "OIHWBiBo" | "OIHWBo";
+  /** Whether the input is reordered into blocks (not for an NCHW input of < B channels). */
+  reorderInput: boolean;
+  /** Output channels rounded up to the block (zero filters fill the rest). */
+  outPadded: number;
+  /** Weight input channels after padding (the blocked input's channels, or 1 for depthwise). */
+  inPadded: number;
+  /** The group count the NCHWc conv runs with (the padded channels for depthwise). */
+  group: number;
+}
+
+const roundUp = (n: number, block: number) => Math.ceil(n / block) * block;
+
+/**
+ * How one Conv node is lowered, or null when it does not qualify. Channel
+ * counts that are not multiples of the block are padded with zero filters
+ * and zero input channels (ReorderInput zero-fills a partial block; it needs
+ * a multiple of 4), so EfficientNet's 24-, 40- and 112-channel layers
+ * qualify too.
+ */
+function plan(graph: Graph, node: Node, block: number): Plan | null {
   if (node.op !== "Conv" || node.domain) return null;
   const [x, w, b] = node.inputs;
   if (!x || !w || x.rank !== 4 || w.rank !== 4 || graph.constants.has(w)) return null;
@@ -59,13 +77,18 @@ function plan(
   const group = groupAttr?.type === "int" ? groupAttr.value : 1;
   const c = x.shape[1];
   const [m, cg] = w.shape;
-  if (m % block !== 0) return null;
+  const outPadded = roundUp(m, block);
   if (group === 1) {
-    if (c % block === 0) return { layout: "OIHWBiBo", reorderInput: true };
-    if (c < block) return { layout: "OIHWBo", reorderInput: false };
-    return null;
+    if (c < block) {
+      return { layout: "OIHWBo", reorderInput: false, outPadded, inPadded: c, group: 1 };
+    }
+    if (c % 4 !== 0) return null;
+    const inPadded = roundUp(c, block);
+    return { layout: "OIHWBiBo", reorderInput: true, outPadded, inPadded, group: 1 };
   }
-  if (cg === 1 && group === c && m === c) return { layout: "OIHWBo", reorderInput: true };
+  if (cg === 1 && group === c && m === c && c % 4 === 0) {
+    return { layout: "OIHWBo", reorderInput: true, outPadded, inPadded: 1, group: outPadded };
+  }
   return null;
 }
 
@@ -136,31 +159,39 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     }
     const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
     const y = node.outputs[0];
+    const [m, wIn] = w.shape;
+    const padded = how.outPadded !== m || how.inPadded !== wIn;
     const key = `${node.inputs[1]!.id}/${how.layout}`;
     let wBlocked = reordered.get(key);
     if (!wBlocked) {
       const producer = graph.producer(node.inputs[1]!);
       const perm = producer?.op === "Transpose" ? producer.attrs.perm : undefined;
-      const swapped = perm?.type === "ints" && perm.value.join() === "1,0,2,3"
+      const swapped = !padded && perm?.type === "ints" && perm.value.join() === "1,0,2,3"
         ? get(producer!.inputs[0]!)
         : undefined;
-      wBlocked = reorderWeight(w, how.layout, block, swapped);
+      const wPadded = pad(w, [0, 0, 0, 0, how.outPadded - m, how.inPadded - wIn, 0, 0]);
+      wBlocked = reorderWeight(wPadded, how.layout, block, swapped);
       reordered.set(key, wBlocked);
     }
+    const [n, c, h, wd] = x.shape;
     const xBlocked = how.reorderInput
       ? out.addNode(
         "ReorderInput",
         [x],
-        [{ dtype: "float32", shape: x.shape }],
+        [{ dtype: "float32", shape: [n, roundUp(c, block), h, wd] }],
         {},
         NCHWC_DOMAIN,
       )[0]
       : x;
-    const attrs: Record<string, AttributeValue> = { ...node.attrs };
+    const attrs: Record<string, AttributeValue> = {
+      ...node.attrs,
+      group: { type: "int", value: how.group },
+    };
+    const bias = b && how.outPadded !== m ? pad(b, [0, how.outPadded - m]) : b;
     const yBlocked = out.addNode(
       "Conv",
-      b ? [xBlocked, wBlocked, b] : [xBlocked, wBlocked],
-      [{ dtype: "float32", shape: y.shape }],
+      bias ? [xBlocked, wBlocked, bias] : [xBlocked, wBlocked],
+      [{ dtype: "float32", shape: [y.shape[0], how.outPadded, y.shape[2], y.shape[3]] }],
       attrs,
       NCHWC_DOMAIN,
     )[0];
