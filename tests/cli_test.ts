@@ -466,50 +466,56 @@ Deno.test("cli run: --plan prints the plan on stdout and nothing on stderr", asy
   }
 });
 
-Deno.test("cli run: a tiny RetinaMNIST study end to end, quiet on stderr", async () => {
-  const out = await Deno.makeTempDir({ prefix: "medtune_cli_retina_" });
-  try {
-    const r = await ablate([
-      "--data",
-      DATA_DIR,
-      "--dataset",
-      "retinamnist",
-      "--epochs",
-      "1",
-      "--max-steps",
-      "2",
-      "--batch-size",
-      "8",
-      "--backbone",
-      "resnet18",
-      "--augment",
-      "basic",
-      "--schedule",
-      "cosine",
-      "--out",
-      out,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, "");
-    assert.match(r.stdout, /ordinal grades, trained as 5-class classification/);
-    assert.match(r.stdout, /ran 1 run\(s\), 0 already recorded\n/);
-    assert.match(
-      r.stdout,
-      /wrote .*report\.html, results\.md, results\.csv, charts\/ and best\/ \(\d+ files\)\n$/,
-    );
-    const records = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
-    assert.equal(records.length, 1);
-    assert.equal(records[0].status, "ok");
-    assert.equal(records[0].config.fixed.dataset, "retinamnist");
-    for (const f of ["report.html", "results.md", "results.csv", "best/model.safetensors"]) {
-      assert.ok(Deno.statSync(`${out}/${f}`).size > 0, f);
+const TINY_STUDIES: [string, RegExp][] = [
+  ["retinamnist", /ordinal grades, trained as 5-class classification; 1080\/120\/400 images/],
+  ["pneumoniamnist", /binary, 2 classes; 4708\/524\/624 images/],
+];
+
+for (const [dataset, taskLine] of TINY_STUDIES) {
+  Deno.test(`cli run: a tiny ${dataset} study end to end, quiet on stderr`, async () => {
+    const out = await Deno.makeTempDir({ prefix: `medtune_cli_${dataset}_` });
+    try {
+      const r = await ablate([
+        "--data",
+        DATA_DIR,
+        "--dataset",
+        dataset,
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--backbone",
+        "resnet18",
+        "--augment",
+        "basic",
+        "--schedule",
+        "cosine",
+        "--out",
+        out,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "");
+      assert.match(r.stdout, taskLine);
+      assert.match(r.stdout, /ran 1 run\(s\), 0 already recorded\n/);
+      assert.match(
+        r.stdout,
+        /wrote .*report\.html, results\.md, results\.csv, charts\/ and best\/ \(\d+ files\)\n$/,
+      );
+      const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");
+      const records = lines.map((l) => JSON.parse(l));
+      assert.equal(records.length, 1);
+      assert.equal(records[0].status, "ok");
+      assert.equal(records[0].config.fixed.dataset, dataset);
+      for (const f of ["report.html", "results.md", "results.csv", "best/model.safetensors"]) {
+        assert.ok(Deno.statSync(`${out}/${f}`).size > 0, f);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
     }
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("cli run: a failed run exits 1 naming --retry-failed; --no-resume moves the study aside", async () => {
   const dir = await Deno.makeTempDir({ prefix: "medtune_cli_fail_" });
@@ -555,6 +561,17 @@ Deno.test("cli run: a failed run exits 1 naming --retry-failed; --no-resume move
     assert.equal(
       (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n").length,
       1,
+    );
+    // --report-only rewrites the report from the records; flags of another study are refused.
+    const report = await ablate([...args, "--report-only"]);
+    assert.equal(report.code, 1, report.stderr);
+    assert.match(report.stderr, /^medtune: 1 run\(s\) failed/);
+    assert.match(report.stdout, /wrote .*report\.html/);
+    const other = await ablate([...args, "--report-only", "--schedule", "cosine"]);
+    assert.equal(other.code, 2);
+    assert.match(
+      other.stderr,
+      /^medtune: --report-only: the 1 run\(s\) in .* belong to another study; pass the flags that study ran with/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -367,8 +367,16 @@ async function reportOnly(
       }; run the study first (same flags, without --report-only)`,
     );
   }
-  await writeReport(spec, opts, records, backend, io);
-  return failedExit(records.filter((r) => r.status === "failed").length, opts, io);
+  const planned = new Set(planRuns(spec).map((r) => r.id));
+  const mine = records.filter((r) => planned.has(r.id));
+  if (!mine.length) {
+    throw new CliError(
+      `${opts.merge ? "--merge" : "--report-only"}: the ${records.length} run(s) in ${opts.out} ` +
+        `belong to another study; pass the flags that study ran with (see ${opts.out}/study.json)`,
+    );
+  }
+  await writeReport(spec, opts, mine, backend, io);
+  return failedExit(mine.filter((r) => r.status === "failed").length, opts, io);
 }
 
 /** The line(s) and exit status for an error reaching the command's boundary. */
