@@ -6,6 +6,7 @@
  *
  *   deno task bench:compare                          # the study's sizes: 28 and 64 px, cpu
  *   deno task bench:compare --rounds 5 "resnet18 train 28px"
+ *   deno task bench:compare --baseline ../medtune-old   # also an older checkout ("before")
  *
  * Needs Debian's PyTorch (`apt-get install -y python3-torch python3-torchvision`);
  * without it, says so and exits 0 having measured nothing. Run it on an idle
@@ -53,12 +54,12 @@ async function torchImgPerSec(config: string): Promise<number> {
   return value;
 }
 
-/** img/s of one configuration under medtune (cpu backend). */
-async function medtuneImgPerSec(config: string): Promise<number> {
+/** img/s of one configuration under medtune (cpu backend), from the checkout at `root`. */
+async function medtuneImgPerSec(config: string, root = `${HERE}..`): Promise<number> {
   const text = await run(Deno.execPath(), [
     "run",
     "-A",
-    `${HERE}models_bench.ts`,
+    `${root}/bench/models_bench.ts`,
     "--print",
     `${config} cpu`,
   ]);
@@ -82,7 +83,7 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { rounds: { type: "string", default: "3" } },
+    options: { rounds: { type: "string", default: "3" }, baseline: { type: "string" } },
   });
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) {
@@ -100,26 +101,35 @@ if (import.meta.main) {
   const configs = positionals.length
     ? DEFAULT_CONFIGS.filter((c) => positionals.some((p) => c.includes(p)))
     : DEFAULT_CONFIGS;
+  const baseline = values.baseline?.replace(/\/+$/, "");
   console.log(
     `medtune (cpu backend) vs PyTorch ${torch}, batch 32, img/s, ${rounds} alternating rounds, ` +
-      `${navigator.hardwareConcurrency} cores`,
+      `${navigator.hardwareConcurrency} cores${
+        baseline ? `; before = the checkout at ${baseline}` : ""
+      }`,
   );
+  const extra = baseline ? " before median | before ratio |" : "";
   console.log(
-    "| config | medtune median (range) | PyTorch median (range) | ratio median (range) |",
+    `| config | medtune median (range) | PyTorch median (range) | ratio median (range) |${extra}`,
   );
-  console.log("|---|---|---|---|");
+  console.log(`|---|---|---|---|${baseline ? "---|---|" : ""}`);
   for (const config of configs) {
     const m: number[] = [];
     const t: number[] = [];
+    const b: number[] = [];
     for (let r = 0; r < rounds; r++) {
       t.push(await torchImgPerSec(config));
       m.push(await medtuneImgPerSec(config));
+      if (baseline) b.push(await medtuneImgPerSec(config, baseline));
     }
     const ratios = m.map((v, i) => v / t[i]);
+    const before = baseline
+      ? ` ${median(b).toFixed(1)} | ${median(b.map((v, i) => v / t[i])).toFixed(2)} |`
+      : "";
     console.log(
       `| ${config} | ${median(m).toFixed(1)} (${range(m, 0)}) | ${median(t).toFixed(1)} (${
         range(t, 0)
-      }) | ${median(ratios).toFixed(2)} (${range(ratios, 2)}) |`,
+      }) | ${median(ratios).toFixed(2)} (${range(ratios, 2)}) |${before}`,
     );
   }
 }
