@@ -93,14 +93,26 @@ export async function mayHaveGpu(): Promise<boolean> {
   return false;
 }
 
-/** Point an unset `XDG_RUNTIME_DIR` at a private (0700) temporary folder before a WebGPU probe. */
+/**
+ * Point an unset `XDG_RUNTIME_DIR` at a private folder before a WebGPU probe:
+ * `$TMPDIR/medtune-xdg-<uid>` (created 0700, reused while it is ours and
+ * private), else a fresh temporary folder.
+ */
 async function prepareGpuProbe(): Promise<void> {
   if (Deno.build.os !== "linux") return;
   try {
     if (Deno.env.get("XDG_RUNTIME_DIR")) return;
-    const dir = await Deno.makeTempDir({ prefix: "medtune-xdg-" });
-    await Deno.chmod(dir, 0o700);
-    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    const uid = Deno.uid();
+    const dir = `${Deno.env.get("TMPDIR") || "/tmp"}/medtune-xdg-${uid}`;
+    await Deno.mkdir(dir, { mode: 0o700 }).catch((err) => {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    });
+    const st = await Deno.lstat(dir);
+    const usable = st.isDirectory && st.uid === uid && ((st.mode ?? 0) & 0o777) === 0o700;
+    Deno.env.set(
+      "XDG_RUNTIME_DIR",
+      usable ? dir : await Deno.makeTempDir({ prefix: "medtune-xdg-" }),
+    );
   } catch {
     // without env or write permission the probe may print Mesa's notice; nothing else changes
   }
