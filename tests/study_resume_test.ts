@@ -69,6 +69,17 @@ Deno.test("--no-resume moves the finished study aside; rerun, --retry-failed and
   const report = await cli([...args, "--report-only"]);
   assert.equal(report.code, 0, report.all);
   await assertComplete(out, ids, "--report-only");
+
+  // A duplicated line (e.g. pasted in by hand): --report-only counts the run once and says so.
+  const text = await Deno.readTextFile(`${out}/results.jsonl`);
+  await Deno.writeTextFile(`${out}/results.jsonl`, text + text);
+  const dup = await cli([...args, "--report-only"]);
+  assert.equal(dup.code, 0, dup.all);
+  assert.match(dup.all, /dropped 1 duplicate record\(s\) of 1 run\(s\)/);
+  const csv = (await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n");
+  const nOk = csv[0].split(",").indexOf("n_ok");
+  assert.equal(csv.length, 2);
+  assert.equal(csv[1].split(",")[nOk], "1", "the duplicate was counted as a seed");
   await Deno.remove(out, { recursive: true });
 });
 

@@ -123,6 +123,7 @@ Deno.test({
     const cluster = new Cluster(dir);
     const out = `${dir}/study`;
     const ref = `${dir}/reference`;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
     try {
       // munge: a fresh key from /dev/urandom.
       const key = new Uint8Array(1024);
@@ -210,6 +211,11 @@ Deno.test({
       const jobEnv = {
         PATH: `${denoDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
       };
+      // A hung job must not hang the test: cancel everything after 15 minutes.
+      watchdog = setTimeout(
+        () => cluster.run("scancel", ["--user=root"]).catch(() => ""),
+        900_000,
+      );
       const submitted = cluster.run(
         "sbatch",
         ["--wait", `--chdir=${REPO}`, `${dir}/study.sbatch`],
@@ -247,6 +253,7 @@ Deno.test({
       assert.deepEqual(a.map(outcomeOf), b.map(outcomeOf));
       assert.ok((await Deno.stat(`${out}/report.html`)).isFile);
     } finally {
+      clearTimeout(watchdog);
       await cluster.run("scancel", ["--user=root"]).catch(() => "");
       await cluster.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

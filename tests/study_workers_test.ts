@@ -13,6 +13,10 @@ import {
   withFileLock,
 } from "../lib/study/claims.ts";
 import { readResults } from "../lib/study/results_log.ts";
+import { createBackend } from "../lib/runtime/select.ts";
+import { runStudy } from "../lib/study/runner.ts";
+import { defaultStudy, planRuns } from "../lib/study/spec.ts";
+import { DATA_DIR } from "./data_fixtures.ts";
 import { cli, fileExists, spawnCli, tinyArgs, waitFor } from "./_study_cli.ts";
 
 function logger(): { lines: string[]; log: (line: string) => void } {
@@ -193,4 +197,40 @@ Deno.test("a killed worker's claim is taken over and its run resumes from the ch
   assert.equal(records[0].status, "ok");
   assert.equal(records[0].history.length, 2);
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("runStudy waits for a run another worker holds, and takes it over when its heartbeat stops", async () => {
+  const out = await Deno.makeTempDir();
+  const spec = defaultStudy({
+    axes: { augment: ["none"], schedule: ["constant"], backbone: ["resnet18"] },
+    baseline: { augment: "none", schedule: "constant", backbone: "resnet18" },
+    seeds: [0],
+    fixed: { imageSize: 28, epochs: 1, batchSize: 8, maxStepsPerEpoch: 1, minEpochs: 0 },
+  });
+  const [run] = planRuns(spec);
+  // A worker on another machine claimed it, then stopped beating.
+  await writeClaim(claimPath(out, run.id), { host: "elsewhere", pid: 1 });
+  const backend = await createBackend("cpu");
+  const { lines, log } = logger();
+  try {
+    const outcome = await runStudy(spec, {
+      outDir: out,
+      backend,
+      dataDir: DATA_DIR,
+      claimStaleSeconds: 2,
+      pollSeconds: 0.5,
+      log,
+    });
+    assert.equal(outcome.ran, 1);
+    const text = lines.join("\n");
+    assert.match(text, /waiting for 1 run\(s\) claimed by other workers \(elsewhere:1\)/);
+    assert.match(
+      text,
+      /taking over .*: no heartbeat from elsewhere:1 for \d+ s \(stale after 2 s\)/,
+    );
+    assert.deepEqual(outcome.records.map((r) => r.id), [run.id]);
+  } finally {
+    await backend.destroy();
+    await Deno.remove(out, { recursive: true });
+  }
 });
