@@ -82,17 +82,16 @@ export interface MeasureThroughputOptions {
    * errs on the slow side).
    */
   evalBatchSize?: number;
-  /** Timed train steps after the warm-up one (default 1; skipped when the warm-up took over 20 s). */
+  /** Timed train steps after the warm-up one (default 1). */
   steps?: number;
 }
 
 /**
  * Time the run's own programs on `backend`: compile the train and eval
  * programs of its backbone at its image and batch size, run one warm-up
- * train step and eval batch (shader compilation), then time `steps` train
- * steps and one eval batch. When the warm-up step alone took over 20 s (a
- * software adapter), it is the measurement: an upper bound, and `--plan`
- * stays cheap.
+ * train step and eval batch (shader compilation on a GPU: counted in
+ * `startupSeconds`, not in the rates), then time `steps` train steps and
+ * one eval batch.
  */
 export async function measureThroughput(
   backend: Backend,
@@ -125,18 +124,14 @@ export async function measureThroughput(
     const step = () => session.trainStep({ x, targets }, f.lr);
     const evalX = new Float32Array(evalBatch * per).map((_, i) => Math.cos(i * 0.1));
     const evalStep = () => session.predict(evalX, evalBatch);
-    const warm = await time(step);
-    const warmEval = await time(evalStep);
+    await step();
+    await evalStep();
     const startupSeconds = (performance.now() - t0) / 1000;
-    const steps = options.steps ?? 1;
-    let trainSeconds = warm;
-    let evalSeconds = warmEval;
-    if (warm <= 20 && steps > 0) {
-      trainSeconds = 0;
-      for (let i = 0; i < steps; i++) trainSeconds += await time(step);
-      trainSeconds /= steps;
-      evalSeconds = await time(evalStep);
-    }
+    const steps = Math.max(1, options.steps ?? 1);
+    let trainSeconds = 0;
+    for (let i = 0; i < steps; i++) trainSeconds += await time(step);
+    trainSeconds /= steps;
+    const evalSeconds = await time(evalStep);
     return {
       train: f.batchSize / trainSeconds,
       eval: evalBatch / evalSeconds,
