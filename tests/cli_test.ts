@@ -17,6 +17,9 @@ import {
   runCli,
   studyFromOptions,
 } from "../lib/study/cli.ts";
+import { scheduleForRun } from "../lib/study/runner.ts";
+import { planRuns } from "../lib/study/spec.ts";
+import { lrAt, warmupCosine } from "../lib/train/schedules.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
 
 const REPO = new URL("..", import.meta.url);
@@ -222,6 +225,27 @@ Deno.test("cli: the study follows the flags and the backend's defaults", () => {
     schedule: "cosine",
     backbone: "resnet18",
   });
+});
+
+Deno.test("cli: a one-epoch smoke study can run warmup_cosine (warmup shorter than the budget)", () => {
+  for (const steps of [1, 2, 5]) {
+    const spec = studyFromOptions(
+      parseCliArgs(["--epochs", "1", "--max-steps", String(steps), "--schedule", "warmup_cosine"]),
+      "cpu",
+    );
+    const schedule = scheduleForRun(planRuns(spec)[0]);
+    const ctx = { stepsPerEpoch: steps, totalSteps: steps, baseLr: 1e-3 };
+    const lrs = Array.from({ length: steps }, (_, step) => lrAt(schedule, { ...ctx, step }));
+    assert.ok(lrs.every((lr) => Number.isFinite(lr) && lr >= 0 && lr <= 1e-3), String(lrs));
+  }
+  // Longer budgets keep the study's warmup: min(5, epochs / 3) whole epochs, at least 1.
+  const two = studyFromOptions(
+    parseCliArgs(["--epochs", "2", "--schedule", "warmup_cosine"]),
+    "cpu",
+  );
+  assert.deepEqual(scheduleForRun(planRuns(two)[0]), warmupCosine({ warmupEpochs: 1 }));
+  const thirty = studyFromOptions(parseCliArgs(["--schedule", "warmup_cosine"]), "cpu");
+  assert.deepEqual(scheduleForRun(planRuns(thirty)[0]), warmupCosine({ warmupEpochs: 5 }));
 });
 
 Deno.test("cli: an image size a planned backbone cannot take fails at plan time", () => {
