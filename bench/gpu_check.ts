@@ -18,7 +18,7 @@ import { createModel } from "../lib/models/registry.ts";
 import type { Backend, BackendChoice } from "../lib/runtime/backend.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { requestAdapter, summarizeAdapter } from "../lib/runtime/web.ts";
-import { warmupCosine } from "../lib/train/schedules.ts";
+import { constant, warmupCosine } from "../lib/train/schedules.ts";
 import { TrainingSession } from "../lib/train/session.ts";
 import { Trainer } from "../lib/train/trainer.ts";
 
@@ -134,7 +134,8 @@ async function breast(v: Record<string, string | undefined>): Promise<number> {
   const trainer = new Trainer(model, {
     backend,
     optimizer: { name: "adamw", lr: 1e-3, weightDecay: 1e-2 },
-    schedule: warmupCosine({ warmupEpochs: 1 }),
+    // One warm-up epoch when there is more than one (a rehearsal may run just one).
+    schedule: epochs > 1 ? warmupCosine({ warmupEpochs: 1 }) : constant(),
     labelSmoothing: 0.1,
     clipGradNorm: 1,
     seed: 0,
