@@ -10,7 +10,7 @@ import { ModelContext } from "../lib/nn/context.ts";
 import { Graph } from "../lib/onnx/graph.ts";
 import * as op from "../lib/onnx/ops.ts";
 import { cpuNchwcBlockSize, createCpuBackend } from "../lib/runtime/cpu.ts";
-import { lowerConvsToNchwc, NCHWC_DOMAIN } from "../lib/runtime/nchwc.ts";
+import { GEMM_MAX_POSITIONS, lowerConvsToNchwc, NCHWC_DOMAIN } from "../lib/runtime/nchwc.ts";
 import { Program, StateStore } from "../lib/runtime/program.ts";
 import { Rng } from "../lib/util/rng.ts";
 
@@ -76,6 +76,26 @@ const CASES: ConvCase[] = [
     o: { pads: [1, 1, 1, 1], strides: [2, 2], group: 24 },
   },
   {
+    name: "small map as GEMM: 3x3 on 4x4, bias",
+    x: [2, 32, 4, 4],
+    w: [16, 32, 3, 3],
+    o: { pads: [1, 1, 1, 1] },
+    bias: true,
+  },
+  {
+    name: "small map as GEMM: 3x3 stride 2 on 5x5",
+    x: [2, 16, 5, 5],
+    w: [24, 16, 3, 3],
+    o: { pads: [1, 1, 1, 1], strides: [2, 2] },
+  },
+  { name: "small map as GEMM: 1x1 on 2x2", x: [3, 40, 2, 2], w: [16, 40, 1, 1], o: {} },
+  {
+    name: "small map as GEMM: 3x3 on 1x1",
+    x: [4, 32, 1, 1],
+    w: [32, 32, 3, 3],
+    o: { pads: [1, 1, 1, 1] },
+  },
+  {
     name: "depthwise 5x5 stride 2",
     x: [1, 16, 9, 9],
     w: [16, 1, 5, 5],
@@ -107,7 +127,13 @@ Deno.test({
       g.output("y", build(c)(g));
       const { lowered: count, graph } = lowerConvsToNchwc(g, { blockSize: block });
       assert.equal(count, 1, `${c.name}: not lowered`);
-      assert.ok(graph.nodes.some((n) => n.domain === NCHWC_DOMAIN && n.op === "Conv"));
+      // Small output maps run as one GEMM; the rest on the blocked kernels.
+      const y = g.outputs.get("y")!;
+      const small = y.shape[2] * y.shape[3] <= GEMM_MAX_POSITIONS && (c.o.group ?? 1) === 1;
+      const lowering = small
+        ? (n: { op: string }) => n.op === "MatMul"
+        : (n: { op: string; domain?: string }) => n.domain === NCHWC_DOMAIN && n.op === "Conv";
+      assert.ok(graph.nodes.some(lowering), `${c.name}: expected ${small ? "a GEMM" : "NCHWc"}`);
       const feeds: Record<string, Float32Array> = {};
       for (const t of g.inputs) {
         feeds[t.name] = Float32Array.from({ length: t.size }, () => rng.normal());

@@ -26,7 +26,7 @@
 
 import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
 import type { AttributeValue } from "../onnx/proto.ts";
-import { pad, reshape, transpose } from "../onnx/ops.ts";
+import { add, conv, matmul, pad, reshape, transpose } from "../onnx/ops.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";
@@ -47,8 +47,11 @@ export interface NchwcLowering {
 
 /** How one Conv node is lowered. */
 interface Plan {
-  /** Blocked weight layout: OIHWBiBo (blocked input), or OIHWBo (NCHW input, depthwise). */
-  layout: "OIHWBiBo" | "OIHWBo";
+  /**
+   * Blocked weight layout: OIHWBiBo (blocked input), or OIHWBo (NCHW input,
+   * depthwise); `gemm`: small output maps as patches + one MatMul instead.
+   */
+  layout: "OIHWBiBo" | "OIHWBo" | "gemm";
   /** Whether the input is reordered into blocks (not for an NCHW input of < B channels). */
   reorderInput: boolean;
   /** Output channels rounded up to the block (zero filters fill the rest). */
@@ -60,6 +63,15 @@ interface Plan {
 }
 
 const roundUp = (n: number, block: number) => Math.ceil(n / block) * block;
+
+/**
+ * Output maps of at most this many positions run as one GEMM over the whole
+ * batch instead: the NCHWc kernels vectorize along output rows, and at
+ * 4×4, 2×2 and 1×1 maps (ResNet's last stages at 28 px) they, like the
+ * generic kernel, ran 1.2–12× slower than patches + one MatMul (measured per
+ * layer, batch 32; see bench notes).
+ */
+export const GEMM_MAX_POSITIONS = 16;
 
 /**
  * How one Conv node is lowered, or null when it does not qualify. Channel
@@ -78,6 +90,10 @@ function plan(graph: Graph, node: Node, block: number): Plan | null {
   const c = x.shape[1];
   const [m, cg] = w.shape;
   const outPadded = roundUp(m, block);
+  const [, , oh, ow] = node.outputs[0].shape;
+  if (group === 1 && oh * ow <= GEMM_MAX_POSITIONS) {
+    return { layout: "gemm", reorderInput: false, outPadded: m, inPadded: cg, group: 1 };
+  }
   if (group === 1) {
     if (c < block) {
       return { layout: "OIHWBo", reorderInput: false, outPadded, inPadded: c, group: 1 };
@@ -100,7 +116,7 @@ function plan(graph: Graph, node: Node, block: number): Plan | null {
  */
 function reorderWeight(
   w: Tensor,
-  layout: "OIHWBiBo" | "OIHWBo",
+  layout: "OIHWBiBo" | "OIHWBo" | "gemm",
   block: number,
   swapped?: Tensor,
 ): Tensor {
@@ -119,6 +135,52 @@ function reorderWeight(
     // D[ob][i][kh][kw][bo] = W[ob·B + bo][i][kh][kw]
     : transpose(reshape(w, [o / block, block, i, kh, kw]), [0, 2, 3, 4, 1]);
   return reshape(blocked, w.shape);
+}
+
+function intsAttr(node: Node, name: string, fallback: number[]): number[] {
+  const a = node.attrs[name];
+  return a?.type === "ints" ? [...a.value] : fallback;
+}
+
+/**
+ * A group-1 Conv as one GEMM over all N·L output positions: patches by a
+ * convolution with one-hot kernels (constant weights, which onnxruntime runs
+ * on its own fast path), `[N·L, C·K²] × [C·K², M]`, then back to NCHW.
+ */
+function convAsGemm(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  node: Node,
+  yShape: readonly number[],
+): Tensor {
+  const g = x.graph;
+  const [n, c, h, wd] = x.shape;
+  const [m, , kh, kw] = w.shape;
+  const [, , oh, ow] = yShape;
+  const l = oh * ow;
+  const ckk = c * kh * kw;
+  const strides = intsAttr(node, "strides", [1, 1]);
+  const pads = intsAttr(node, "pads", [0, 0, 0, 0]);
+  const dilations = intsAttr(node, "dilations", [1, 1]);
+  let patches: Tensor; // [N, C·K², L]
+  if (kh * kw === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) {
+    patches = reshape(x, [n, c, l]);
+  } else {
+    const kk = kh * kw;
+    const eye = new Float32Array(kk * kk);
+    for (let i = 0; i < kk; i++) eye[i * kk + i] = 1;
+    const cols = conv(reshape(x, [n * c, 1, h, wd]), g.constant(eye, [kk, 1, kh, kw]), null, {
+      strides,
+      pads,
+      dilations,
+    }); // [N·C, K², OH, OW]
+    patches = reshape(cols, [n, ckk, l]);
+  }
+  const rows = reshape(transpose(patches, [0, 2, 1]), [n * l, ckk]);
+  let yRows = matmul(rows, transpose(reshape(w, [m, ckk]), [1, 0])); // [N·L, M]
+  if (b) yRows = add(yRows, b);
+  return reshape(transpose(reshape(yRows, [n, l, m]), [0, 2, 1]), [n, m, oh, ow]);
 }
 
 /**
@@ -159,6 +221,11 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     }
     const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
     const y = node.outputs[0];
+    if (how.layout === "gemm") {
+      map.set(y, convAsGemm(x, w, b, node, y.shape));
+      lowered++;
+      continue;
+    }
     const [m, wIn] = w.shape;
     const padded = how.outPadded !== m || how.inPadded !== wIn;
     const key = `${node.inputs[1]!.id}/${how.layout}`;
