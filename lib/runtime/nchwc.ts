@@ -116,7 +116,7 @@ function plan(graph: Graph, node: Node, block: number): Plan | null {
  */
 function reorderWeight(
   w: Tensor,
-  layout: "OIHWBiBo" | "OIHWBo" | "gemm",
+  layout: "OIHWBiBo" | "OIHWBo",
   block: number,
   swapped?: Tensor,
 ): Tensor {

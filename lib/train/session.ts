@@ -453,6 +453,7 @@ export class TrainingSession {
    */
   setWeights(weights: ReadonlyMap<string, Float32Array>, options: { ema?: boolean } = {}): void {
     if (options.ema && !this.hasEma) throw new Error("setWeights: this session keeps no EMA");
+    this.#weightsChanged(!options.ema, true);
     for (const [name, data] of weights) {
       const p = this.trainCtx.params.get(name);
       const b = this.trainCtx.buffers.get(name);
@@ -464,7 +465,6 @@ export class TrainingSession {
           `setWeights: "${name}" has ${data.length} values; ${this.model.name} expects [${info.shape}]`,
         );
       }
-      this.#weightsChanged(!options.ema, true);
       const key = (p ? PARAM : BUFFER) + name;
       this.store.set(options.ema ? EMA + key : key, data, info.shape);
       if (!options.ema && this.hasEma) this.store.set(EMA + key, data, info.shape);
