@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { DataError } from "../lib/data/errors.ts";
-import { encodeNpy, type NpyArray, type NpyDtype, parseNpy, shapeSize } from "../lib/data/npy.ts";
+import { encodeNpy, type NpyArray, type NpyDtype, parseNpy } from "../lib/data/npy.ts";
+import { sizeOf } from "../lib/util/shape.ts";
 
 function makeArray(dtype: NpyDtype, shape: number[]): NpyArray {
-  const n = shapeSize(shape);
+  const n = sizeOf(shape);
   const values = Array.from(
     { length: n },
     (_, i) => (i * 7) % 100 - (dtype.startsWith("u") ? 0 : 30),

@@ -23,7 +23,6 @@ export {
   type NpyDtype,
   parseNpy,
   type ParseNpyOptions,
-  shapeSize,
 } from "./npy.ts";
 export {
   crc32,

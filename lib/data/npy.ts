@@ -8,6 +8,7 @@
  * @module
  */
 
+import { sizeOf } from "../util/shape.ts";
 import { DataError, type DataErrorContext } from "./errors.ts";
 
 /** The element types this reader understands (NumPy type codes without byte order). */
@@ -160,12 +161,6 @@ export function dtypeOf(data: NpyData): NpyDtype {
   return "f8";
 }
 
-/** Number of elements of an array with this shape (1 for a scalar). */
-export function shapeSize(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 
 /**
  * Decode one `.npy` file from its bytes.
@@ -217,7 +212,7 @@ export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyA
 
   const { dtype, little } = parseDescr(header.descr, ctx);
   const info = DTYPES[dtype];
-  const count = shapeSize(header.shape);
+  const count = sizeOf(header.shape);
   const byteLength = count * info.size;
   if (bytes.length - dataStart < byteLength) {
     throw new DataError(
@@ -258,7 +253,7 @@ export function encodeNpy(array: NpyArray, options: EncodeNpyOptions = {}): Uint
   const fortran = options.fortranOrder ?? false;
   const info = DTYPES[array.dtype];
   if (!info) throw new DataError(`encodeNpy: unsupported dtype "${array.dtype}".`);
-  const count = shapeSize(array.shape);
+  const count = sizeOf(array.shape);
   if (array.data.length !== count) {
     throw new DataError(
       `encodeNpy: data has ${array.data.length} elements but shape (${
@@ -365,7 +360,7 @@ function cToFortran(src: NpyData, shape: number[]): NpyData {
 
 function reorder(src: NpyData, shape: number[], fromFortran: boolean): NpyData {
   const rank = shape.length;
-  const count = shapeSize(shape);
+  const count = sizeOf(shape);
   const out = DTYPES[dtypeOf(src)].alloc(count) as unknown as { [i: number]: number | bigint };
   const input = src as unknown as { [i: number]: number | bigint };
   // Fortran strides: axis 0 is fastest.

@@ -14,6 +14,7 @@ import {
   type TensorProtoSpec,
   type ValueInfoSpec,
 } from "./proto.ts";
+import { sizeOf } from "../util/shape.ts";
 
 /** Element types a medtune graph uses. */
 export type DType = "float32" | "int32" | "int64" | "bool";
@@ -24,12 +25,8 @@ export type Shape = readonly number[];
 /** Host data for a tensor of each dtype. */
 export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
-/** Number of elements of a shape. */
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+/** Number of elements of a shape (re-exported from the shared shape helpers). */
+export { sizeOf };
 
 /** Format a shape for error messages, e.g. `[32, 3, 28, 28]`. */
 export function formatShape(shape: Shape): string {
