@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { EpochRecord, RunAxes, RunRecord, SplitMetrics } from "../lib/study/record.ts";
+import type { EpochRecord, RunAxes, RunRecord, SplitMetrics } from "../lib/report/record.ts";
 import {
   accuracy,
   argmaxPredictions,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RunRecord } from "../lib/study/record.ts";
+import type { RunRecord } from "../lib/report/record.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
 
 /** The CLI entry point. */

@@ -4,7 +4,7 @@ import { holmAdjust } from "../lib/report/holm.ts";
 import { macroDelongTest } from "../lib/report/macro_delong.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
 import { formatStudyParagraph } from "../lib/report/tables.ts";
-import type { RunRecord } from "../lib/study/record.ts";
+import type { RunRecord } from "../lib/report/record.ts";
 import {
   FIXTURE_LEVELS,
   gridFixtureConfigs,

@@ -5,7 +5,7 @@
 // temporaries; concurrent appends never interleave.
 
 import assert from "node:assert/strict";
-import type { RunRecord } from "../lib/study/record.ts";
+import type { RunRecord } from "../lib/report/record.ts";
 import { mergeShards } from "../lib/study/runner.ts";
 import { appendRecord, dedupeRecords, readResults } from "../lib/study/results_log.ts";
 import { atomicWriteFile, createExclusive } from "../lib/util/fs.ts";

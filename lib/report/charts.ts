@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { RunAxes } from "../study/record.ts";
+import type { RunAxes } from "./record.ts";
 import { describeAxes } from "./effects.ts";
 import { AXES, type ConfigSummary, type StudySummary } from "./summary.ts";
 import { className } from "./task.ts";

@@ -23,7 +23,7 @@
  */
 
 import { meanCi } from "../metrics/mod.ts";
-import type { RunAxes } from "../study/record.ts";
+import type { RunAxes } from "./record.ts";
 
 /** The study's three axes, in report order. */
 export const AXES: readonly (keyof RunAxes)[] = ["augment", "schedule", "backbone"];

@@ -23,14 +23,14 @@
  * @module
  */
 
-import type { RunRecord } from "../study/record.ts";
+import type { RunRecord } from "./record.ts";
 import { atomicWriteFile } from "../util/fs.ts";
 import { buildReportCharts, renderChartPng } from "./charts.ts";
 import { renderReportHtml } from "./html.ts";
 import { type SummarizeOptions, summarizeRuns } from "./summary.ts";
 import { formatResultsCsv, formatResultsMarkdown, type ReportTextOptions } from "./tables.ts";
 
-export type { EpochRecord, RunAxes, RunRecord, SplitMetrics } from "../study/record.ts";
+export type { EpochRecord, RunAxes, RunRecord, SplitMetrics } from "./record.ts";
 export type { TaskType } from "../data/dataset.ts";
 export type { BrierKind, MetricTask } from "../metrics/task.ts";
 export {

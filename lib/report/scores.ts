@@ -9,7 +9,7 @@
  */
 
 import { aucRoc } from "../metrics/mod.ts";
-import type { RunRecord } from "../study/record.ts";
+import type { RunRecord } from "./record.ts";
 import type { TaskInfo } from "./task.ts";
 
 /** A run's test probabilities as N×K rows and its labels (class indices, or 0/1 rows for multi-label). */

@@ -27,7 +27,7 @@
  */
 
 import { aucRoc, delongTest, rocCurve } from "../metrics/mod.ts";
-import type { RunAxes, RunRecord } from "../study/record.ts";
+import type { RunAxes, RunRecord } from "./record.ts";
 import {
   analyzeAxisEffects,
   AXES,

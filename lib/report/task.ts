@@ -15,7 +15,7 @@
  */
 
 import { MEDMNIST_INFO } from "../data/medmnist.ts";
-import type { RunRecord } from "../study/record.ts";
+import type { RunRecord } from "./record.ts";
 
 /** How the study's predictions are scored. */
 export type ScoredTask = "binary" | "multi-class" | "multi-label";

@@ -14,7 +14,7 @@ import type { Backend } from "../runtime/backend.ts";
 import { Trainer } from "../train/trainer.ts";
 import { atomicWriteFile, exists } from "../util/fs.ts";
 import { crashPoint } from "./fault.ts";
-import type { RunRecord } from "./record.ts";
+import type { RunRecord } from "../report/record.ts";
 import { dedupeRecords } from "./results_log.ts";
 import { modelForRun, runDir } from "./runner.ts";
 import { type PlannedRun, planRuns, type StudySpec } from "./spec.ts";

@@ -18,7 +18,7 @@
 import { atomicWriteFile, dirOf, fsyncDir, writeAll } from "../util/fs.ts";
 import { withFileLock } from "./claims.ts";
 import { crashNow, faultNumber } from "./fault.ts";
-import type { RunRecord } from "./record.ts";
+import type { RunRecord } from "../report/record.ts";
 
 /** Logger of warnings and notices. */
 export type LogFn = (line: string) => void;

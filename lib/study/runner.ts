@@ -36,7 +36,7 @@ import {
   sleep,
   withFileLock,
 } from "./claims.ts";
-import type { EpochRecord, RunRecord } from "./record.ts";
+import type { EpochRecord, RunRecord } from "../report/record.ts";
 import { appendRecord, dedupeRecords, fileTimestamp, readResults } from "./results_log.ts";
 import { type PlannedRun, planRuns, type Shard, shardRuns, type StudySpec } from "./spec.ts";
 

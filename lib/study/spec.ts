@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { BackboneOptions } from "../models/common.ts";
 import { createModel, resolveModelName } from "../models/registry.ts";
-import type { RunAxes } from "./record.ts";
+import type { RunAxes } from "../report/record.ts";
 
 /** Augmentation levels of the study. */
 export const AUGMENT_LEVELS = ["none", "basic", "heavy"] as const;

@@ -12,7 +12,7 @@
  */
 
 import { loadSafetensors, saveSafetensors, type TensorInput } from "../weights/safetensors.ts";
-import type { EpochRecord } from "./history.ts";
+import type { EpochRecord } from "../metrics/history.ts";
 
 /** Format tag written to every medtune checkpoint's metadata. */
 export const CHECKPOINT_FORMAT = "medtune-checkpoint/1";

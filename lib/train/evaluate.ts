@@ -14,7 +14,7 @@ import {
 } from "../metrics/mod.ts";
 import type { ClassificationReport, MetricTask, MultiLabelReport } from "../metrics/mod.ts";
 import { brierKindOf } from "../metrics/task.ts";
-import type { SplitMetrics } from "./history.ts";
+import type { SplitMetrics } from "../metrics/history.ts";
 
 /** Mean cross-entropy `−log p[label]` of N×K probabilities (clamped at 1e-12). */
 export function crossEntropyOfProbs(probs: Float32Array, labels: Int32Array, k: number): number {

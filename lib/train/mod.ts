@@ -33,7 +33,7 @@ export {
   type TrainingSessionOptions,
 } from "./session.ts";
 export { FROZEN_EVAL_MIN_IMAGES, FrozenEval, type FrozenEvalPolicy } from "./frozen_eval.ts";
-export type { EpochRecord, SplitMetrics } from "./history.ts";
+export type { EpochRecord, SplitMetrics } from "../metrics/history.ts";
 export {
   crossEntropyOfProbs,
   type RocCurvePoints,

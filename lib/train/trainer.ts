@@ -38,7 +38,7 @@ import {
   saveCheckpoint,
 } from "./checkpoint.ts";
 import { type ScoredPredictions, scoreProbabilities } from "./evaluate.ts";
-import type { EpochRecord } from "./history.ts";
+import type { EpochRecord } from "../metrics/history.ts";
 import type { OptimizerConfig } from "./optim.ts";
 import { constant, lrAt, type LrSchedule } from "./schedules.ts";
 import { TrainingSession } from "./session.ts";

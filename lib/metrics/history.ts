@@ -1,11 +1,12 @@
 /**
  * What training records: one entry per epoch (learning curves) and the
- * metrics of a split at a checkpoint.
+ * metrics of a split at a checkpoint. The trainer writes them and the report
+ * reads them (inside a run record), so they live here, below both.
  *
  * @module
  */
 
-import type { BrierKind } from "../metrics/task.ts";
+import type { BrierKind } from "./task.ts";
 
 /** One epoch of a run's learning curves. */
 export interface EpochRecord {

@@ -1,14 +1,16 @@
 /**
- * The record of one finished (or failed) run, as appended to a study's
- * `results.jsonl`: one JSON object per line. Everything the tables, charts
- * and report show is derived from these records.
+ * The run record: what the study writes for one finished (or failed) run,
+ * appended to its `results.jsonl` as one JSON object per line, and what the
+ * report reads. Everything the tables, charts and report show is derived from
+ * these records. It lives in the report layer so that the study (above)
+ * imports it and the report never imports the study.
  *
  * @module
  */
 
 import type { TaskType } from "../data/dataset.ts";
 import type { BrierKind, MetricTask } from "../metrics/task.ts";
-import type { EpochRecord, SplitMetrics } from "../train/history.ts";
+import type { EpochRecord, SplitMetrics } from "../metrics/history.ts";
 
 export type { BrierKind, EpochRecord, MetricTask, SplitMetrics, TaskType };
 
