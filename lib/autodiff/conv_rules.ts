@@ -1,6 +1,8 @@
 /**
  * VJP rules of convolution and pooling, in plain ONNX ops that run on WebGPU
- * (formulations verified in DESIGN.md):
+ * (each formulation is checked against finite differences, on cpu and wasm
+ * and a subset on webgpu, by `tests/autodiff_rules_test.ts` and
+ * `tests/webgpu_test.ts`):
  *
  * - Conv dX: `ConvTranspose(dY, W)` with the forward strides, pads, dilations
  *   and group, and `output_padding` for rows the forward pass left over; or,
@@ -17,7 +19,7 @@
  * @module
  */
 
-import type { Graph, Tensor } from "../onnx/graph.ts";
+import { type Graph, sizeOf, type Tensor } from "../onnx/graph.ts";
 import {
   cast,
   conv,
@@ -35,7 +37,7 @@ import {
   transpose,
   where,
 } from "../onnx/ops.ts";
-import { attrInt, attrInts, type VjpContext } from "./vjp.ts";
+import { attrInt, attrInts, type Present, type VjpContext } from "./vjp.ts";
 
 interface WindowAttrs {
   kernel: [number, number];
@@ -72,9 +74,9 @@ function leftover(size: number, out: number, w: WindowAttrs, axis: 0 | 1): numbe
 }
 
 /** Gradient of Conv (group 1 or depthwise). */
-export function convVjp(ctx: VjpContext): (Tensor | null)[] {
-  const [x, w, b] = ctx.inputs as [Tensor, Tensor, Tensor | null];
-  const dy = ctx.dys[0]!;
+export function convVjp(ctx: VjpContext<Present<2>>): (Tensor | null)[] {
+  const [x, w, b] = ctx.inputs;
+  const dy = ctx.dy;
   const group = attrInt(ctx.node, "group", 1);
   const [, c, h, wd] = x.shape;
   const [m, cg, kh, kw] = w.shape;
@@ -175,7 +177,7 @@ function denseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tens
  */
 export function sumLeading(t: Tensor): Tensor {
   const [n, ...rest] = t.shape;
-  const size = rest.reduce((a, b) => a * b, 1);
+  const size = sizeOf(rest);
   const ones = t.graph.constant(new Float32Array(n).fill(1), [1, n]);
   return reshape(matmul(ones, reshape(t, [n, size])), rest);
 }
@@ -206,10 +208,10 @@ function depthwiseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs): Tensor {
 }
 
 /** Gradient of MaxPool (no Indices output: mask of the first maximum per window). */
-export function maxPoolVjp(ctx: VjpContext): (Tensor | null)[] {
-  const x = ctx.inputs[0]!;
+export function maxPoolVjp(ctx: VjpContext<Present<1>>): (Tensor | null)[] {
+  const x = ctx.inputs[0];
   const y = ctx.outputs[0];
-  const dy = ctx.dys[0]!;
+  const dy = ctx.dy;
   const win = windowAttrs(ctx);
   if (win.dilations[0] !== 1 || win.dilations[1] !== 1) {
     throw new Error("gradient rule: dilated MaxPool is not supported");
@@ -236,9 +238,9 @@ export function maxPoolVjp(ctx: VjpContext): (Tensor | null)[] {
 }
 
 /** Gradient of AveragePool (any padding; `count_include_pad` respected). */
-export function averagePoolVjp(ctx: VjpContext): (Tensor | null)[] {
-  const x = ctx.inputs[0]!;
-  const dy = ctx.dys[0]!;
+export function averagePoolVjp(ctx: VjpContext<Present<1>>): (Tensor | null)[] {
+  const x = ctx.inputs[0];
+  const dy = ctx.dy;
   const win = windowAttrs(ctx);
   const includePad = attrInt(ctx.node, "count_include_pad", 0) === 1;
   const [n, c, h, w] = x.shape;
@@ -276,8 +278,8 @@ export function averagePoolVjp(ctx: VjpContext): (Tensor | null)[] {
 }
 
 /** Gradient of GlobalAveragePool: the output gradient spread evenly. */
-export function globalAveragePoolVjp(ctx: VjpContext): (Tensor | null)[] {
-  const x = ctx.inputs[0]!;
+export function globalAveragePoolVjp(ctx: VjpContext<Present<1>>): (Tensor | null)[] {
+  const x = ctx.inputs[0];
   const [, , h, w] = x.shape;
-  return [expand(mul(ctx.dys[0]!, 1 / (h * w)), x.shape)];
+  return [expand(mul(ctx.dy, 1 / (h * w)), x.shape)];
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { formatShape, type Node, type Tensor } from "../onnx/graph.ts";
+import { type CustomGradient, formatShape, type Node, type Tensor } from "../onnx/graph.ts";
 import { add, full } from "../onnx/ops.ts";
 import { RULES } from "./rules.ts";
 import type { ConvInputGrad, ConvWeightGrad, VjpContext } from "./vjp.ts";
@@ -46,10 +46,18 @@ type Unit =
     vjp: (dys: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
   };
 
+/** The formulation choices a rule receives. */
+type Formulation = Pick<VjpContext, "convWeightGrad" | "convInputGrad">;
+
 /**
  * Gradients of the scalar `y` (or of `Σ y ⊙ outputGradient`) with respect to each of `xs`,
  * built as new nodes of `y`'s graph. A tensor that `y` does not depend on
  * gets `null`.
+ *
+ * @param y The output to differentiate (any shape; a scalar unless `outputGradient` is given).
+ * @param xs The tensors to differentiate with respect to.
+ * @param options The output gradient and the conv gradient formulations.
+ * @returns One gradient per `xs` entry, of its shape, or null.
  */
 export function gradients(
   y: Tensor,
@@ -58,95 +66,125 @@ export function gradients(
 ): (Tensor | null)[] {
   const g = y.graph;
   const units = collectUnits(g.nodes, g.customGradients);
+  const dependsOnX = forwardDependence(units, xs);
+  if (!dependsOnX.has(y)) return xs.map(() => null);
 
-  // Forward: which tensors depend on some x.
+  const seed = options.outputGradient;
+  if (seed && formatShape(seed.shape) !== formatShape(y.shape)) {
+    throw new Error(`gradients: outputGradient ${seed} must have the shape of ${y}`);
+  }
+  const partials = new Partials();
+  partials.push(y, seed ?? full(y, y.shape, 1));
+  const formulation: Formulation = {
+    convWeightGrad: options.convWeightGrad ?? "im2col",
+    convInputGrad: options.convInputGrad ?? "conv",
+  };
+  for (let ui = units.length - 1; ui >= 0; ui--) {
+    const u = units[ui];
+    if (!u.outputs.some((o) => partials.has(o))) continue;
+    const needs = u.inputs.map((t) => t !== null && dependsOnX.has(t));
+    if (!needs.some((n) => n)) continue;
+    const dys = u.outputs.map((o) => partials.total(o));
+    const step = u.kind === "custom"
+      ? { where: `custom gradient of ${u.outputs.map(String).join(", ")}`, dxs: u.vjp(dys) }
+      : applyRule(u.node, dys, needs, formulation);
+    u.inputs.forEach((t, i) => {
+      const dx = step.dxs[i];
+      if (!t || !needs[i] || !dx) return;
+      if (formatShape(dx.shape) !== formatShape(t.shape)) {
+        throw new Error(
+          `gradients: the rule of ${step.where} gave input ${i} a gradient of shape ${
+            formatShape(dx.shape)
+          }, expected ${formatShape(t.shape)}`,
+        );
+      }
+      partials.push(t, dx);
+    });
+  }
+  return xs.map((x) => partials.total(x));
+}
+
+/** The tensors that depend on some `x` (float32 outputs of units with such an input). */
+function forwardDependence(units: readonly Unit[], xs: readonly Tensor[]): Set<Tensor> {
   const dependsOnX = new Set<Tensor>(xs);
   for (const u of units) {
     if (u.inputs.some((t) => t && dependsOnX.has(t))) {
       for (const o of u.outputs) if (o.dtype === "float32") dependsOnX.add(o);
     }
   }
-  if (!dependsOnX.has(y)) return xs.map(() => null);
+  return dependsOnX;
+}
 
-  // Backward.
-  const partials = new Map<Tensor, Tensor[]>();
-  const seed = options.outputGradient;
-  if (seed && formatShape(seed.shape) !== formatShape(y.shape)) {
-    throw new Error(`gradients: outputGradient ${seed} must have the shape of ${y}`);
+/** Gradient contributions per tensor, summed (once) when first read. */
+class Partials {
+  #parts = new Map<Tensor, Tensor[]>();
+
+  /** Whether some gradient reached `t`. */
+  has(t: Tensor): boolean {
+    return this.#parts.has(t);
   }
-  partials.set(y, [seed ?? full(y, y.shape, 1)]);
-  const total = (t: Tensor): Tensor | null => {
-    const parts = partials.get(t);
+
+  /** Add a contribution to `t`'s gradient. */
+  push(t: Tensor, dx: Tensor): void {
+    const list = this.#parts.get(t);
+    if (list) list.push(dx);
+    else this.#parts.set(t, [dx]);
+  }
+
+  /** The sum of `t`'s contributions (Add nodes), or null when none reached it. */
+  total(t: Tensor): Tensor | null {
+    const parts = this.#parts.get(t);
     if (!parts || parts.length === 0) return null;
     let sum = parts[0];
     for (let i = 1; i < parts.length; i++) sum = add(sum, parts[i]);
-    partials.set(t, [sum]);
+    this.#parts.set(t, [sum]);
     return sum;
-  };
-  const convWeightGrad = options.convWeightGrad ?? "im2col";
-  const convInputGrad = options.convInputGrad ?? "conv";
-
-  for (let ui = units.length - 1; ui >= 0; ui--) {
-    const u = units[ui];
-    if (!u.outputs.some((o) => partials.has(o))) continue;
-    const needs = u.inputs.map((t) => t !== null && dependsOnX.has(t));
-    if (!needs.some((n) => n)) continue;
-    const dys = u.outputs.map(total);
-    let dxs: readonly (Tensor | null)[];
-    let where: string;
-    if (u.kind === "custom") {
-      where = `custom gradient of ${u.outputs.map(String).join(", ")}`;
-      dxs = u.vjp(dys);
-    } else {
-      const rule = RULES[u.node.op];
-      where = `${u.node.op} node #${u.node.index} (${u.outputs.map(String).join(", ")})`;
-      if (!rule) {
-        throw new Error(
-          `gradients: no gradient rule for ${where}; ops with rules: ${
-            Object.keys(RULES).sort().join(", ")
-          }`,
-        );
-      }
-      const ctx: VjpContext = {
-        node: u.node,
-        inputs: u.node.inputs,
-        outputs: u.node.outputs,
-        dys,
-        needs,
-        graph: g,
-        convWeightGrad,
-        convInputGrad,
-      };
-      dxs = rule(ctx);
-    }
-    u.inputs.forEach((t, i) => {
-      const dx = dxs[i];
-      if (!t || !needs[i] || !dx) return;
-      if (formatShape(dx.shape) !== formatShape(t.shape)) {
-        throw new Error(
-          `gradients: the rule of ${where} gave input ${i} a gradient of shape ${
-            formatShape(dx.shape)
-          }, expected ${formatShape(t.shape)}`,
-        );
-      }
-      const list = partials.get(t);
-      if (list) list.push(dx);
-      else partials.set(t, [dx]);
-    });
   }
-  return xs.map(total);
 }
 
-function collectUnits(
-  nodes: readonly Node[],
-  customs: readonly {
-    inputs: readonly Tensor[];
-    outputs: readonly Tensor[];
-    firstNode: number;
-    endNode: number;
-    vjp: (dys: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
-  }[],
-): Unit[] {
+/**
+ * Run the table's rule of `node`. Rules differentiate a node's first output:
+ * gradient reaching any other output (LayerNormalization's saved statistics)
+ * is an error rather than a silently dropped term.
+ */
+function applyRule(
+  node: Node,
+  dys: readonly (Tensor | null)[],
+  needs: readonly boolean[],
+  formulation: Formulation,
+): { where: string; dxs: readonly (Tensor | null)[] } {
+  const rule = RULES[node.op];
+  const where = `${node.op} node #${node.index} (${node.outputs.map(String).join(", ")})`;
+  if (!rule) {
+    throw new Error(
+      `gradients: no gradient rule for ${where}; ops with rules: ${
+        Object.keys(RULES).sort().join(", ")
+      }`,
+    );
+  }
+  const dy = dys[0];
+  const stray = dys.findIndex((d, i) => i > 0 && d !== null);
+  if (!dy || stray > 0) {
+    throw new Error(
+      `gradients: gradient reached output ${stray} of ${where}, whose rule differentiates ` +
+        `its first output only`,
+    );
+  }
+  const graph = dy.graph;
+  const dxs = rule({
+    node,
+    inputs: node.inputs,
+    outputs: node.outputs,
+    dy,
+    needs,
+    graph,
+    ...formulation,
+  });
+  return { where, dxs };
+}
+
+/** The nodes in creation order, each custom-gradient region replaced by one unit. */
+function collectUnits(nodes: readonly Node[], customs: readonly CustomGradient[]): Unit[] {
   const owner = new Array<number>(nodes.length).fill(-1);
   // Regions are recorded when they close, so an enclosing region comes after
   // the regions nested in it: claim nodes from the last region backwards so

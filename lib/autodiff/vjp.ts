@@ -14,16 +14,31 @@ export type ConvWeightGrad = "im2col" | "dilated";
 /** How convolution input gradients are expressed (see `GradientOptions`). */
 export type ConvInputGrad = "conv" | "convTranspose";
 
+/** A node's inputs as a rule sees them: absent optional inputs are null. */
+export type VjpInputs = readonly (Tensor | null)[];
+
+/**
+ * Inputs whose first `N` entries are present (required by the op), the rest
+ * optional: `Present<2>` is `readonly [Tensor, Tensor, ...(Tensor | null)[]]`.
+ */
+export type Present<N extends number, A extends Tensor[] = []> = A["length"] extends N
+  ? readonly [...A, ...(Tensor | null)[]]
+  : Present<N, [...A, Tensor]>;
+
 /** What a VJP rule receives. */
-export interface VjpContext {
+export interface VjpContext<I extends VjpInputs = VjpInputs> {
   /** The node being differentiated. */
   readonly node: Node;
-  /** Its inputs. */
-  readonly inputs: readonly (Tensor | null)[];
+  /** Its inputs (see {@linkcode defineRule} for which are known present). */
+  readonly inputs: I;
   /** Its outputs. */
   readonly outputs: readonly Tensor[];
-  /** Summed gradients of the outputs (null where none flows). */
-  readonly dys: readonly (Tensor | null)[];
+  /**
+   * Summed gradient of the node's first output: never null, since a rule
+   * runs only when gradient reaches that output (rules differentiate the
+   * first output only; gradient reaching another output is an error).
+   */
+  readonly dy: Tensor;
   /** Which inputs need a gradient. */
   readonly needs: readonly boolean[];
   /** The graph (for constants). */
@@ -34,8 +49,44 @@ export interface VjpContext {
   readonly convInputGrad: ConvInputGrad;
 }
 
-/** A VJP rule. */
+/** A VJP rule: one gradient (or null) per input of the node. */
 export type VjpRule = (ctx: VjpContext) => (Tensor | null)[];
+
+/**
+ * A rule for an op whose first `required` inputs are always present
+ * (`"all"`: every input, as in Concat). The rule sees them typed as
+ * `Tensor`; the check that they are present runs once here, with an error
+ * naming the node, instead of a `!` at every use.
+ *
+ * @param required How many leading inputs the op requires, or `"all"`.
+ * @param rule The rule, typed with those inputs present.
+ * @returns The rule as the table stores it.
+ */
+export function defineRule(
+  required: "all",
+  rule: (ctx: VjpContext<readonly Tensor[]>) => (Tensor | null)[],
+): VjpRule;
+export function defineRule<N extends number>(
+  required: N,
+  rule: (ctx: VjpContext<Present<N>>) => (Tensor | null)[],
+): VjpRule;
+export function defineRule(
+  required: number | "all",
+  // The overloads type the rule; at run time it receives the checked context.
+  rule: (ctx: never) => (Tensor | null)[],
+): VjpRule {
+  return (ctx) => {
+    const n = required === "all" ? ctx.inputs.length : required;
+    for (let i = 0; i < n; i++) {
+      if (!ctx.inputs[i]) {
+        throw new Error(
+          `gradient rule: ${ctx.node.op} node #${ctx.node.index} lacks its required input ${i}`,
+        );
+      }
+    }
+    return rule(ctx as never);
+  };
+}
 
 // ------------------------------------------------------------------ helpers
 
