@@ -20,12 +20,20 @@ import { describeAxes } from "./effects.ts";
 import { AXES, type ConfigSummary, type StudySummary } from "./summary.ts";
 import { className } from "./task.ts";
 
+/** A chart's data: category labels (bar and line charts) and datasets. */
+export interface ChartJsData {
+  /** Category labels. */
+  labels?: (string | number)[];
+  /** chart.js datasets (plain JSON). */
+  datasets: Record<string, unknown>[];
+}
+
 /** A chart.js configuration restricted to plain JSON (no callbacks). */
 export interface ChartJsConfig {
   /** Chart type: `line`, `bar` or `scatter`. */
   type: "line" | "bar" | "scatter";
   /** Labels and datasets. */
-  data: { labels?: (string | number)[]; datasets: Record<string, unknown>[] };
+  data: ChartJsData;
   /** chart.js options. */
   options: Record<string, unknown>;
 }

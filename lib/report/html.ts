@@ -87,7 +87,16 @@ function inlineMarkdown(text: string): string {
     .replace(/`([^`]+)`/g, "<code>$1</code>");
 }
 
-function htmlTable(rows: string[][], options: { id: string; bestRow?: number }): string {
+/** Where an HTML table goes and which body row is highlighted. */
+interface HtmlTableOptions {
+  /** Element id. */
+  id: string;
+  /** Index of the body row to mark as the best. */
+  bestRow?: number;
+}
+
+/** Rows of display strings (header first) as a scrollable HTML table. */
+function htmlTable(rows: string[][], options: HtmlTableOptions): string {
   const [header, ...body] = rows;
   const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
   const lines = body.map((row, i) => {
@@ -187,25 +196,9 @@ function drawScript(pluginsSource: string): string {
 `;
 }
 
-/**
- * The report page as one HTML string: title, run counts, dataset and design,
- * fixed settings, the best configuration paragraph, results table (best row
- * ★ and highlighted), one axis-effect table per axis titled by its
- * comparison, interactions (full grids), per-class AUCs (multi-class,
- * multi-label), interactive charts, the augmentation grid (when given) and
- * notes. Reads chart.js's UMD build unless `chartJsSource` is given.
- */
-export async function renderReportHtml(
-  summary: StudySummary,
-  options: ReportHtmlOptions = {},
-): Promise<string> {
-  const title = reportTitle(summary, options.title);
-  const charts = options.charts ?? buildReportCharts(summary);
-  const chartJs = options.chartJsSource ?? await chartJsUmdSource();
-  const bestRow = summary.configs.findIndex((c) => c.best);
-  const settings = Object.entries(options.fixedSettings ?? {});
-  const parts: string[] = [];
-  parts.push(
+/** The document head (title, style, error hook) and the page's opening lines. */
+function pageHead(summary: StudySummary, title: string): string[] {
+  return [
     "<!DOCTYPE html>",
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -215,20 +208,29 @@ export async function renderReportHtml(
     "</head><body>",
     `<h1>${escapeHtml(title)}</h1>`,
     `<p>${summary.nRuns} runs: ${summary.nOk} succeeded, ${summary.nFailed} failed; ` +
-      `${summary.configs.length} configurations.</p>`,
+    `${summary.configs.length} configurations.</p>`,
     `<p id="study-design">${inlineMarkdown(formatStudyParagraph(summary))}</p>`,
-  );
-  if (settings.length > 0) {
-    parts.push(
-      "<h2>Fixed settings</h2>",
-      `<table id="fixed-settings"><tbody>${
-        settings.map(([k, v]) =>
-          `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(formatSetting(v))}</td></tr>`
-        ).join("")
-      }</tbody></table>`,
-    );
-  }
-  parts.push(
+  ];
+}
+
+/** The fixed-settings table; nothing when there are none. */
+function settingsSection(fixedSettings?: Record<string, unknown>): string[] {
+  const settings = Object.entries(fixedSettings ?? {});
+  if (settings.length === 0) return [];
+  return [
+    "<h2>Fixed settings</h2>",
+    `<table id="fixed-settings"><tbody>${
+      settings.map(([k, v]) =>
+        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(formatSetting(v))}</td></tr>`
+      ).join("")
+    }</tbody></table>`,
+  ];
+}
+
+/** The best-configuration paragraph, the results table and one table per axis effect. */
+function resultsSection(summary: StudySummary): string[] {
+  const bestRow = summary.configs.findIndex((c) => c.best);
+  const parts = [
     "<h2>Best configuration</h2>",
     `<p id="best-config">${inlineMarkdown(formatBestParagraph(summary))}</p>`,
     "<h2>Results by configuration</h2>",
@@ -237,7 +239,7 @@ export async function renderReportHtml(
       bestRow: bestRow >= 0 ? bestRow : undefined,
     }),
     "<h2>Axis effects</h2>",
-  );
+  ];
   for (const e of summary.axisEffects) {
     parts.push(
       `<h3>${escapeHtml(axisEffectTitle(e, summary))}</h3>`,
@@ -250,6 +252,12 @@ export async function renderReportHtml(
     }
     for (const n of e.notes) parts.push(`<p class="notes"><em>${escapeHtml(n)}</em></p>`);
   }
+  return parts;
+}
+
+/** The interaction tables (full grids) and the per-class AUC table (multi-class, multi-label). */
+function interactionAndClassSections(summary: StudySummary): string[] {
+  const parts: string[] = [];
   if (summary.interactions.length > 0) {
     parts.push(
       "<h2>Interactions</h2>",
@@ -273,7 +281,12 @@ export async function renderReportHtml(
       htmlTable(perClass, { id: "per-class" }),
     );
   }
-  parts.push("<h2>Charts</h2>", '<div class="charts">');
+  return parts;
+}
+
+/** One canvas per chart, then the augmentation grid as a `data:` URI when given. */
+function figuresSection(charts: ChartSpec[], augmentGridPng?: Uint8Array): string[] {
+  const parts = ["<h2>Charts</h2>", '<div class="charts">'];
   for (const c of charts) {
     parts.push(
       `<figure><canvas id="chart-${escapeHtml(c.name)}" width="${c.width}" height="${c.height}" ` +
@@ -282,14 +295,19 @@ export async function renderReportHtml(
     );
   }
   parts.push("</div>");
-  if (options.augmentGridPng) {
+  if (augmentGridPng) {
     parts.push(
       "<h2>Augmentation presets</h2>",
       `<img class="grid" id="augment-grid" alt="Augmentation presets applied to the same images" ` +
-        `src="data:image/png;base64,${encodeBase64(options.augmentGridPng)}">`,
+        `src="data:image/png;base64,${encodeBase64(augmentGridPng)}">`,
     );
   }
-  parts.push(
+  return parts;
+}
+
+/** The notes and warnings, the status element, and the scripts that draw the charts. */
+function notesAndScripts(summary: StudySummary, charts: ChartSpec[], chartJs: string): string[] {
+  return [
     "<h2>Notes</h2>",
     '<ul class="notes">',
     ...reportNotes(summary).map((n) => `<li>${escapeHtml(n)}</li>`),
@@ -300,6 +318,31 @@ export async function renderReportHtml(
     `<script>${scriptSource(chartJs)}</script>`,
     `<script>${scriptSource(drawScript(createChartPlugins.toString()))}</script>`,
     "</body></html>",
-  );
+  ];
+}
+
+/**
+ * The report page as one HTML string: title, run counts, dataset and design,
+ * fixed settings, the best configuration paragraph, results table (best row
+ * ★ and highlighted), one axis-effect table per axis titled by its
+ * comparison, interactions (full grids), per-class AUCs (multi-class,
+ * multi-label), interactive charts, the augmentation grid (when given) and
+ * notes. Reads chart.js's UMD build unless `chartJsSource` is given.
+ */
+export async function renderReportHtml(
+  summary: StudySummary,
+  options: ReportHtmlOptions = {},
+): Promise<string> {
+  const title = reportTitle(summary, options.title);
+  const charts = options.charts ?? buildReportCharts(summary);
+  const chartJs = options.chartJsSource ?? await chartJsUmdSource();
+  const parts = [
+    ...pageHead(summary, title),
+    ...settingsSection(options.fixedSettings),
+    ...resultsSection(summary),
+    ...interactionAndClassSections(summary),
+    ...figuresSection(charts, options.augmentGridPng),
+    ...notesAndScripts(summary, charts, chartJs),
+  ];
   return parts.join("\n") + "\n";
 }

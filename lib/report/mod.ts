@@ -28,7 +28,12 @@ import { atomicWriteFile } from "../util/fs.ts";
 import { buildReportCharts, renderChartPng } from "./charts.ts";
 import { renderReportHtml } from "./html.ts";
 import { type SummarizeOptions, summarizeRuns } from "./summary.ts";
-import { formatResultsCsv, formatResultsMarkdown, type ReportTextOptions } from "./tables.ts";
+import {
+  formatResultsCsv,
+  formatResultsMarkdown,
+  type ReportFigure,
+  type ReportTextOptions,
+} from "./tables.ts";
 
 export type { EpochRecord, RunAxes, RunRecord, SplitMetrics } from "./record.ts";
 export type { TaskType } from "../data/dataset.ts";
@@ -40,6 +45,7 @@ export {
   type AxisLevelSummary,
   type ClassRoc,
   type ConfigSummary,
+  type DedupedRuns,
   dedupeRuns,
   DELONG_METHOD,
   type DelongVsBest,
@@ -87,6 +93,7 @@ export {
   interactionTableRows,
   levelTableRows,
   perClassTableRows,
+  type ReportFigure,
   reportNotes,
   type ReportTextOptions,
   reportTitle,
@@ -98,6 +105,7 @@ export {
 export {
   buildReportCharts,
   type ChartJsConfig,
+  type ChartJsData,
   type ChartSpec,
   classRocChart,
   createChartPlugins,
@@ -146,7 +154,7 @@ export async function writeStudyReport(
 
   await write("results.csv", formatResultsCsv(summary));
   const charts = buildReportCharts(summary);
-  const figures: { path: string; caption: string }[] = [];
+  const figures: ReportFigure[] = [];
   for (const chart of charts) {
     const file = `${CHARTS_DIR}/${chart.name}.png`;
     await write(file, await renderChartPng(chart));

@@ -26,12 +26,11 @@
  * @module
  */
 
-import { aucRoc, delongTest, rocCurve } from "../metrics/mod.ts";
-import type { RunAxes, RunRecord } from "./record.ts";
 import {
   analyzeAxisEffects,
   AXES,
   type AxisEffect,
+  type AxisEffectsResult,
   type AxisLevels,
   type AxisLevelSummary,
   type DesignKind,
@@ -39,30 +38,30 @@ import {
   type MetricStats,
   metricStats,
 } from "./effects.ts";
-import { holmAdjust } from "./holm.ts";
-import { macroDelongTest } from "./macro_delong.ts";
 import {
-  averageMatrices,
-  averageVectors,
-  binaryScores,
-  classLabels,
-  column,
-  flatLabels,
-  matrixData,
-  runPerClassAuc,
-  sameNumbers,
-  scoreCount,
-} from "./scores.ts";
-import { className, resolveTask, type TaskInfo, type TaskOptions, testBrierOf } from "./task.ts";
+  type ClassRoc,
+  classRocs,
+  type DelongVsBest,
+  delongVsBest,
+  ensembleRocs,
+  type RocPoints,
+  scoredRuns,
+} from "./ensembles.ts";
+import type { RunAxes, RunRecord } from "./record.ts";
+import { runPerClassAuc } from "./scores.ts";
+import { resolveTask, type TaskInfo, type TaskOptions, testBrierOf } from "./task.ts";
 
 export { AXES };
 export type {
   AxisEffect,
   AxisLevels,
   AxisLevelSummary,
+  ClassRoc,
+  DelongVsBest,
   DesignKind,
   InteractionSummary,
   MetricStats,
+  RocPoints,
   TaskInfo,
 };
 
@@ -82,22 +81,6 @@ export interface MeanCurves {
   valAuc: (number | null)[];
   /** Mean learning rate. */
   lr: (number | null)[];
-}
-
-/** DeLong's paired test of a configuration's seed ensemble against the best one's. */
-export interface DelongVsBest {
-  /** Two-sided p-value, uncorrected. */
-  pValue: number;
-  /** Holm-adjusted p-value across all comparisons with the best. */
-  pHolm: number;
-  /** z statistic (best − this). */
-  z: number;
-  /** AUC of the best configuration's ensemble over the common seeds. */
-  bestAuc: number;
-  /** AUC of this configuration's ensemble over the common seeds. */
-  auc: number;
-  /** The seeds averaged into both ensembles. */
-  seeds: number[];
 }
 
 /** Summary of one configuration over its seeds. */
@@ -146,26 +129,6 @@ export interface ConfigSummary {
   delongVsBest: DelongVsBest | null;
   /** Learning curves averaged over the successful seeds. */
   curves: MeanCurves;
-}
-
-/** A ROC curve for a chart. */
-export interface RocPoints {
-  /** False-positive rates. */
-  fpr: number[];
-  /** True-positive rates. */
-  tpr: number[];
-  /** AUC of the curve. */
-  auc: number | null;
-  /** How the curve was obtained, e.g. `seed ensemble (3 seeds)`. */
-  source: string;
-}
-
-/** One class's (or label's) one-vs-rest ROC curve. */
-export interface ClassRoc extends RocPoints {
-  /** Class index. */
-  classIndex: number;
-  /** Class name from the dataset info. */
-  className: string;
 }
 
 /** Everything the tables, charts and report show. */
@@ -277,6 +240,16 @@ function axesLabel(axes: RunAxes): string {
   return `${axes.augment} / ${axes.schedule} / ${axes.backbone}`;
 }
 
+/** What {@linkcode dedupeRuns} kept and dropped. */
+export interface DedupedRuns {
+  /** The kept records, in their original order. */
+  records: RunRecord[];
+  /** Number of records dropped. */
+  dropped: number;
+  /** The run ids that had more than one record. */
+  ids: string[];
+}
+
 /**
  * Drop records whose run id was already seen: per id, a successful record
  * is preferred over a failed one, else the latest (`finishedAt`, then the
@@ -284,9 +257,7 @@ function axesLabel(axes: RunAxes): string {
  * (in their original order), the number dropped and the ids that had
  * duplicates.
  */
-export function dedupeRuns(
-  records: readonly RunRecord[],
-): { records: RunRecord[]; dropped: number; ids: string[] } {
+export function dedupeRuns(records: readonly RunRecord[]): DedupedRuns {
   const keep = new Map<string, number>();
   const count = new Map<string, number>();
   records.forEach((r, i) => {
@@ -305,20 +276,8 @@ export function dedupeRuns(
   };
 }
 
-/**
- * Summarize a study's run records: one {@linkcode ConfigSummary} per
- * configuration (sorted by mean test AUC, best first and marked), axis
- * effects that follow the design, DeLong p-values against the best
- * configuration with Holm's correction (binary tasks; see the module
- * documentation), seed-ensemble ROC curves and per-class AUCs. Records are
- * deduplicated by run id first; failed runs are counted but excluded from
- * every mean.
- */
-export function summarizeRuns(
-  input: readonly RunRecord[],
-  options: SummarizeOptions = {},
-): StudySummary {
-  const confidence = options.confidence ?? 0.95;
+/** Check the summary's inputs: a confidence in (0, 1) and an array of records with ids and axes. */
+function checkInput(input: readonly RunRecord[], confidence: number): void {
   if (!(confidence > 0 && confidence < 1)) {
     throw new RangeError(
       `summarizeRuns: confidence must be in (0, 1), e.g. 0.95; got ${confidence}`,
@@ -334,90 +293,82 @@ export function summarizeRuns(
       );
     }
   });
-  const warnings: string[] = [];
-  const deduped = dedupeRuns(input);
-  const records = deduped.records;
-  if (deduped.dropped > 0) {
-    const shown = deduped.ids.slice(0, 5).join(", ") + (deduped.ids.length > 5 ? ", …" : "");
-    warnings.push(
-      `dropped ${deduped.dropped} duplicate record${deduped.dropped === 1 ? "" : "s"} of ` +
-        `${deduped.ids.length} run id${deduped.ids.length === 1 ? "" : "s"} (${shown}); ` +
-        "kept one per run id (ok over failed, else the latest), so seeds are counted by " +
-        "distinct run.",
-    );
-  }
-  const task = resolveTask(records, options);
+}
+
+/** The warning about duplicate records, or `null` when there were none. */
+function duplicateWarning(deduped: DedupedRuns): string | null {
+  if (deduped.dropped === 0) return null;
+  const shown = deduped.ids.slice(0, 5).join(", ") + (deduped.ids.length > 5 ? ", …" : "");
+  return `dropped ${deduped.dropped} duplicate record${deduped.dropped === 1 ? "" : "s"} of ` +
+    `${deduped.ids.length} run id${deduped.ids.length === 1 ? "" : "s"} (${shown}); ` +
+    "kept one per run id (ok over failed, else the latest), so seeds are counted by " +
+    "distinct run.";
+}
+
+/** Records grouped by configuration id, in order of first appearance. */
+function groupByConfig(records: readonly RunRecord[]): Map<string, RunRecord[]> {
   const byConfig = new Map<string, RunRecord[]>();
   for (const r of records) {
     const list = byConfig.get(r.configId);
     if (list) list.push(r);
     else byConfig.set(r.configId, [r]);
   }
+  return byConfig;
+}
 
-  // Reference test labels: those of the first successful run with scores.
-  const scored = (r: RunRecord) => r.status === "ok" && scoreCount(r, task) > 0;
-  const reference = records.find(scored);
-  const refLabels = reference ? flatLabels(reference, task) : null;
-  const sameLabels = (r: RunRecord): boolean => {
-    if (!refLabels || !scored(r)) return false;
-    const y = flatLabels(r, task);
-    if (!y || !sameNumbers(y, refLabels)) return false;
-    return scoreCount(r, task) === scoreCount(reference!, task);
+/** Per-class (or per-label) test AUC stats over `ok` runs; `null` for binary tasks or none. */
+function perClassStats(
+  ok: RunRecord[],
+  task: TaskInfo,
+  confidence: number,
+): (MetricStats | null)[] | null {
+  if (task.task === "binary") return null;
+  const per = ok.map((r) => runPerClassAuc(r, task)).filter((p) => p !== null);
+  const k = Math.max(0, ...per.map((p) => p.length));
+  if (k === 0) return null;
+  return Array.from({ length: k }, (_, c) => metricStats(finite(per.map((p) => p[c])), confidence));
+}
+
+/** One configuration's summary (unranked, without DeLong) from its runs and its successful ones. */
+function configSummary(
+  configId: string,
+  runs: RunRecord[],
+  ok: RunRecord[],
+  task: TaskInfo,
+  confidence: number,
+): ConfigSummary {
+  const failed = runs.filter((r) => r.status !== "ok").sort((a, b) => a.seed - b.seed);
+  return {
+    configId,
+    axes: { ...runs[0].axes },
+    label: axesLabel(runs[0].axes),
+    rank: 0,
+    best: false,
+    nOk: ok.length,
+    nFailed: failed.length,
+    seeds: ok.map((r) => r.seed),
+    failedSeeds: failed.map((r) => r.seed),
+    testAuc: metricStats(finite(ok.map((r) => r.test?.auc)), confidence),
+    testBalancedAccuracy: metricStats(
+      finite(ok.map((r) => r.test?.balancedAccuracy)),
+      confidence,
+    ),
+    testBrier: metricStats(finite(ok.map((r) => testBrierOf(r, task))), confidence),
+    perClassAuc: perClassStats(ok, task, confidence),
+    valAucMean: mean(finite(ok.map((r) => r.val?.auc))),
+    bestEpochMean: mean(finite(ok.map((r) => r.bestEpoch))),
+    epochsRunMean: mean(finite(ok.map((r) => r.epochsRun))),
+    gapAucMean: mean(finite(ok.map((r) => r.gapAuc))),
+    gapLossMean: mean(finite(ok.map((r) => r.gapLoss))),
+    secondsMean: mean(finite(ok.map((r) => r.seconds))),
+    secondsTotal: finite(runs.map((r) => r.seconds)).reduce((s, v) => s + v, 0),
+    delongVsBest: null,
+    curves: meanCurves(ok),
   };
-  for (const r of records) {
-    if (scored(r) && !sameLabels(r)) {
-      warnings.push(
-        `run ${r.id}: test labels/scores differ from run ${reference!.id}'s (length or order); ` +
-          `its scores are left out of the DeLong tests and ROC ensembles.`,
-      );
-    }
-  }
+}
 
-  const configs: ConfigSummary[] = [];
-  const okRunsOf = new Map<string, RunRecord[]>();
-  for (const [configId, runs] of byConfig) {
-    const ok = runs.filter((r) => r.status === "ok").sort((a, b) => a.seed - b.seed);
-    const failed = runs.filter((r) => r.status !== "ok").sort((a, b) => a.seed - b.seed);
-    okRunsOf.set(configId, ok);
-    let perClassAuc: (MetricStats | null)[] | null = null;
-    if (task.task !== "binary") {
-      const per = ok.map((r) => runPerClassAuc(r, task)).filter((p) => p !== null);
-      const k = Math.max(0, ...per.map((p) => p.length));
-      if (k > 0) {
-        perClassAuc = Array.from(
-          { length: k },
-          (_, c) => metricStats(finite(per.map((p) => p[c])), confidence),
-        );
-      }
-    }
-    configs.push({
-      configId,
-      axes: { ...runs[0].axes },
-      label: axesLabel(runs[0].axes),
-      rank: 0,
-      best: false,
-      nOk: ok.length,
-      nFailed: failed.length,
-      seeds: ok.map((r) => r.seed),
-      failedSeeds: failed.map((r) => r.seed),
-      testAuc: metricStats(finite(ok.map((r) => r.test?.auc)), confidence),
-      testBalancedAccuracy: metricStats(
-        finite(ok.map((r) => r.test?.balancedAccuracy)),
-        confidence,
-      ),
-      testBrier: metricStats(finite(ok.map((r) => testBrierOf(r, task))), confidence),
-      perClassAuc,
-      valAucMean: mean(finite(ok.map((r) => r.val?.auc))),
-      bestEpochMean: mean(finite(ok.map((r) => r.bestEpoch))),
-      epochsRunMean: mean(finite(ok.map((r) => r.epochsRun))),
-      gapAucMean: mean(finite(ok.map((r) => r.gapAuc))),
-      gapLossMean: mean(finite(ok.map((r) => r.gapLoss))),
-      secondsMean: mean(finite(ok.map((r) => r.seconds))),
-      secondsTotal: finite(runs.map((r) => r.seconds)).reduce((s, v) => s + v, 0),
-      delongVsBest: null,
-      curves: meanCurves(ok),
-    });
-  }
+/** Sort by mean test AUC (best first, then by id), set ranks and mark the best; returns it. */
+function rankConfigs(configs: ConfigSummary[]): ConfigSummary | null {
   configs.sort((a, b) => {
     const ma = a.testAuc?.mean ?? -Infinity;
     const mb = b.testAuc?.mean ?? -Infinity;
@@ -427,116 +378,17 @@ export function summarizeRuns(
   configs.forEach((c, i) => (c.rank = i + 1));
   const best = configs.length > 0 && configs[0].testAuc ? configs[0] : null;
   if (best) best.best = true;
+  return best;
+}
 
-  // DeLong of each configuration's seed ensemble against the best's, on shared seeds: the
-  // binary test, or its extension to the macro (mean per-class / per-label) AUC.
-  const binary = task.task === "binary";
-  const labels = binary ? refLabels : null;
-  const matrixLabels = !binary && reference ? matrixData(reference, task)?.y ?? null : null;
-  if (best && (labels || matrixLabels)) {
-    const bestRuns = okRunsOf.get(best.configId)!.filter(sameLabels);
-    const raw: { c: ConfigSummary; t: Omit<DelongVsBest, "pHolm"> }[] = [];
-    for (const c of configs) {
-      if (c === best) continue;
-      const runs = okRunsOf.get(c.configId)!.filter(sameLabels);
-      const seeds = runs.map((r) => r.seed).filter((s) => bestRuns.some((b) => b.seed === s));
-      if (seeds.length === 0) continue;
-      const shared = (list: RunRecord[]) => list.filter((r) => seeds.includes(r.seed));
-      try {
-        let t: { pValue: number; z: number; auc1: number; auc2: number };
-        if (labels) {
-          const pick = (list: RunRecord[]) =>
-            averageVectors(shared(list).map((r) => binaryScores(r, task)!));
-          t = delongTest([pick(bestRuns), pick(runs)], labels);
-        } else {
-          const pick = (list: RunRecord[]) =>
-            averageMatrices(shared(list).map((r) => matrixData(r, task)!.m));
-          t = macroDelongTest([pick(bestRuns), pick(runs)], matrixLabels!);
-        }
-        raw.push({ c, t: { pValue: t.pValue, z: t.z, bestAuc: t.auc1, auc: t.auc2, seeds } });
-      } catch (err) {
-        warnings.push(`DeLong ${c.configId} vs ${best.configId}: ${(err as Error).message}`);
-      }
-    }
-    const adjusted = holmAdjust(raw.map((x) => x.t.pValue));
-    raw.forEach((x, i) => (x.c.delongVsBest = { ...x.t, pHolm: adjusted[i] ?? 1 }));
-  }
-
-  // Seed-ensemble ROC curve per configuration (binary; falls back to the first seed's stored curve).
-  const rocs: Record<string, RocPoints> = {};
-  for (const c of binary ? configs : []) {
-    const ok = okRunsOf.get(c.configId)!;
-    const runs = ok.filter(sameLabels);
-    if (runs.length > 0 && labels) {
-      try {
-        const scores = averageVectors(runs.map((r) => binaryScores(r, task)!));
-        const roc = rocCurve(scores, labels);
-        rocs[c.configId] = {
-          fpr: Array.from(roc.fpr),
-          tpr: Array.from(roc.tpr),
-          auc: aucRoc(scores, labels),
-          source: `seed ensemble (mean score over ${runs.length} seed${
-            runs.length > 1 ? "s" : ""
-          })`,
-        };
-        continue;
-      } catch (err) {
-        warnings.push(`ROC of ${c.configId}: ${(err as Error).message}`);
-      }
-    }
-    const withRoc = ok.find((r) => r.roc && r.roc.fpr.length > 0);
-    if (withRoc) {
-      rocs[c.configId] = {
-        fpr: withRoc.roc!.fpr.slice(),
-        tpr: withRoc.roc!.tpr.slice(),
-        auc: withRoc.test?.auc ?? null,
-        source: `seed ${withRoc.seed}`,
-      };
-    }
-  }
-
-  // Per-class (one-vs-rest) or per-label ROC curves of the best configuration's seed ensemble.
-  const bestClassRocs: ClassRoc[] = [];
-  if (!binary && best && reference) {
-    const runs = okRunsOf.get(best.configId)!.filter(sameLabels);
-    if (runs.length > 0) {
-      const mats = runs.map((r) => matrixData(r, task)!.m);
-      const k = mats[0][0].length;
-      const n = mats[0].length;
-      const ens = Array.from(
-        { length: n },
-        (_, i) =>
-          Array.from({ length: k }, (_, c) => mats.reduce((s, m) => s + m[i][c], 0) / mats.length),
-      );
-      const y = matrixData(reference, task)!.y;
-      for (let c = 0; c < k; c++) {
-        const scores = column(ens, c);
-        const yc = classLabels(y, c);
-        try {
-          const roc = rocCurve(scores, yc);
-          bestClassRocs.push({
-            classIndex: c,
-            className: className(task, c),
-            fpr: Array.from(roc.fpr),
-            tpr: Array.from(roc.tpr),
-            auc: aucRoc(scores, yc),
-            source: `seed ensemble (mean score over ${runs.length} seed${
-              runs.length > 1 ? "s" : ""
-            })`,
-          });
-        } catch (err) {
-          warnings.push(`ROC of ${className(task, c)}: ${(err as Error).message}`);
-        }
-      }
-    } else {
-      warnings.push(
-        "the records store no test probabilities (testProbs/testTargets): per-class ROC " +
-          "curves are not drawn.",
-      );
-    }
-  }
-
-  const effects = analyzeAxisEffects(
+/** The axis effects of the configurations' successful seeds' test AUCs, as the design allows. */
+function axisEffectsOf(
+  configs: ConfigSummary[],
+  okRunsOf: ReadonlyMap<string, RunRecord[]>,
+  options: SummarizeOptions,
+  confidence: number,
+): AxisEffectsResult {
+  return analyzeAxisEffects(
     configs.map((c) => ({
       configId: c.configId,
       axes: c.axes,
@@ -553,6 +405,50 @@ export function summarizeRuns(
       confidence,
     },
   );
+}
+
+/**
+ * Summarize a study's run records: one {@linkcode ConfigSummary} per
+ * configuration (sorted by mean test AUC, best first and marked), axis
+ * effects that follow the design, DeLong p-values against the best
+ * configuration with Holm's correction (binary tasks; see the module
+ * documentation), seed-ensemble ROC curves and per-class AUCs. Records are
+ * deduplicated by run id first; failed runs are counted but excluded from
+ * every mean.
+ */
+export function summarizeRuns(
+  input: readonly RunRecord[],
+  options: SummarizeOptions = {},
+): StudySummary {
+  const confidence = options.confidence ?? 0.95;
+  checkInput(input, confidence);
+  const warnings: string[] = [];
+  const deduped = dedupeRuns(input);
+  const records = deduped.records;
+  const duplicates = duplicateWarning(deduped);
+  if (duplicates) warnings.push(duplicates);
+  const task = resolveTask(records, options);
+  const scored = scoredRuns(records, task, warnings);
+
+  const configs: ConfigSummary[] = [];
+  const okRunsOf = new Map<string, RunRecord[]>();
+  for (const [configId, runs] of groupByConfig(records)) {
+    const ok = runs.filter((r) => r.status === "ok").sort((a, b) => a.seed - b.seed);
+    okRunsOf.set(configId, ok);
+    configs.push(configSummary(configId, runs, ok, task, confidence));
+  }
+  const best = rankConfigs(configs);
+  const configIds = configs.map((c) => c.configId);
+  const binary = task.task === "binary";
+  if (best) {
+    const tests = delongVsBest({ scored, bestId: best.configId, configIds, okRunsOf, warnings });
+    for (const c of configs) c.delongVsBest = tests.get(c.configId) ?? null;
+  }
+  const rocs = binary ? ensembleRocs(scored, configIds, okRunsOf, warnings) : {};
+  const bestClassRocs = !binary && best
+    ? classRocs(scored, okRunsOf.get(best.configId)!, warnings)
+    : [];
+  const effects = axisEffectsOf(configs, okRunsOf, options, confidence);
 
   const nOk = records.filter((r) => r.status === "ok").length;
   return {

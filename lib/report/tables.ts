@@ -20,6 +20,14 @@ import type {
 import { describeAxes } from "./effects.ts";
 import { className } from "./task.ts";
 
+/** An image referenced from `results.md`. */
+export interface ReportFigure {
+  /** Path relative to `results.md`, e.g. `charts/auc_by_level.png`. */
+  path: string;
+  /** Caption (the image's alt text). */
+  caption: string;
+}
+
 /** Options for the Markdown and HTML reports. */
 export interface ReportTextOptions {
   /** Title of the report (default: `<Dataset> ablation study`, see {@linkcode reportTitle}). */
@@ -27,7 +35,7 @@ export interface ReportTextOptions {
   /** The study's fixed settings (dataset, epochs, image size…), shown as a list. */
   fixedSettings?: Record<string, unknown>;
   /** Images to reference from `results.md` (paths relative to it), e.g. chart PNGs. */
-  figures?: { path: string; caption: string }[];
+  figures?: ReportFigure[];
 }
 
 /** Report title when neither a title nor the dataset is known. */
