@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { aucRoc, binaryBrierScore, delongTest, meanCi } from "../lib/metrics/mod.ts";
 import { holmAdjust } from "../lib/report/holm.ts";
 import { macroDelongTest } from "../lib/report/macro_delong.ts";
+import { compareLevels } from "../lib/report/effects.ts";
 import { summarizeRuns } from "../lib/report/summary.ts";
 import { formatStudyParagraph } from "../lib/report/tables.ts";
 import type { RunRecord } from "../lib/report/record.ts";
@@ -579,4 +580,30 @@ Deno.test("axis effects: an axis run at one level is not compared, and is named 
     formatStudyParagraph(s),
     /Not compared \(one level each\): schedule=cosine, backbone=resnet18\./,
   );
+});
+
+Deno.test("axis levels: study order, backbones in registry order, an old alias after its model", () => {
+  const sorted = (axis: "augment" | "schedule" | "backbone", levels: string[]) =>
+    [...levels].sort((a, b) => compareLevels(axis, a, b));
+  assert.deepEqual(sorted("augment", ["zoom", "heavy", "none", "basic"]), [
+    "none",
+    "basic",
+    "heavy",
+    "zoom",
+  ]);
+  assert.deepEqual(sorted("schedule", ["warmup_cosine", "constant", "cosine"]), [
+    "constant",
+    "cosine",
+    "warmup_cosine",
+  ]);
+  // Records written before the study used canonical names only may say `vit_tiny`.
+  assert.deepEqual(
+    sorted("backbone", ["zeta_net", "vit_tiny", "vit_tiny_patch16_224", "alpha_net", "resnet18"]),
+    ["resnet18", "vit_tiny_patch16_224", "vit_tiny", "alpha_net", "zeta_net"],
+  );
+  assert.deepEqual(sorted("backbone", ["vit_tiny", "efficientnet_b0", "resnet18"]), [
+    "resnet18",
+    "efficientnet_b0",
+    "vit_tiny",
+  ]);
 });
