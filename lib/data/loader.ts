@@ -10,7 +10,7 @@
  * @module
  */
 
-import { createAugmenter, type NormalizeOption } from "../augment/pipeline.ts";
+import { type Augmenter, createAugmenter, type NormalizeOption } from "../augment/pipeline.ts";
 import { mixBatch, type MixResult, oneHotTargets } from "../augment/mix.ts";
 import { type AugmentConfig, type PresetName, resolveAugment } from "../augment/presets.ts";
 import { hashSeed, Rng } from "../util/rng.ts";
@@ -122,26 +122,7 @@ export function epochOrder(
         `loader option "balanced" needs a single-label dataset; ${dataset.name} is multi-label. Turn "balanced" off.`,
       );
     }
-    const counts = classCounts(dataset);
-    // cumulative weights, weight of a sample = 1 / count(its class)
-    const cum = new Float64Array(dataset.n);
-    let total = 0;
-    for (let i = 0; i < dataset.n; i++) {
-      total += 1 / counts[dataset.labels[i]];
-      cum[i] = total;
-    }
-    const out = new Int32Array(dataset.n);
-    for (let k = 0; k < dataset.n; k++) {
-      const r = rng.float() * total;
-      let lo = 0, hi = dataset.n - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cum[mid] > r) hi = mid;
-        else lo = mid + 1;
-      }
-      out[k] = lo;
-    }
-    return out;
+    return balancedOrder(dataset, rng);
   }
   if (options.shuffle === false) {
     const out = new Int32Array(dataset.n);
@@ -149,6 +130,30 @@ export function epochOrder(
     return out;
   }
   return rng.permutation(dataset.n);
+}
+
+/** `n` draws with replacement, each sample weighted 1 / count(its class). */
+function balancedOrder(dataset: Dataset, rng: Rng): Int32Array {
+  const counts = classCounts(dataset);
+  // cumulative weights, weight of a sample = 1 / count(its class)
+  const cum = new Float64Array(dataset.n);
+  let total = 0;
+  for (let i = 0; i < dataset.n; i++) {
+    total += 1 / counts[dataset.labels[i]];
+    cum[i] = total;
+  }
+  const out = new Int32Array(dataset.n);
+  for (let k = 0; k < dataset.n; k++) {
+    const r = rng.float() * total;
+    let lo = 0, hi = dataset.n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cum[mid] > r) hi = mid;
+      else lo = mid + 1;
+    }
+    out[k] = lo;
+  }
+  return out;
 }
 
 /**
@@ -170,19 +175,7 @@ export function epochOrder(
 export function createLoader(dataset: Dataset, options: LoaderOptions): Loader {
   checkBatchSize(options.batchSize);
   const augment = resolveAugment(options.augment);
-  const size = options.imageSize ?? dataset.height;
-  const normalize = options.normalize === "dataset"
-    ? computeChannelStats(dataset)
-    : options.normalize;
-  const augmenter = createAugmenter(augment, {
-    input: { height: dataset.height, width: dataset.width, channels: dataset.channels },
-    height: size,
-    width: options.imageSize ?? dataset.width,
-    channels: options.channels ?? dataset.channels,
-    normalize,
-  });
-  const multiLabel = dataset.task === "multi-label";
-  const k = dataset.numClasses;
+  const augmenter = loaderAugmenter(dataset, options, augment);
   const count = numBatches(dataset, options);
   const orders = new Map<number, Int32Array>();
   const orderFor = (epoch: number) => {
@@ -200,78 +193,133 @@ export function createLoader(dataset: Dataset, options: LoaderOptions): Loader {
       throw new RangeError(`loader: batch index ${index} is out of range 0..${count - 1}.`);
     }
     const order = orderFor(epoch);
-    const start = index * options.batchSize;
-    const indices = order.slice(start, Math.min(start + options.batchSize, order.length));
-    const n = indices.length;
-    const rng = new Rng(hashSeed(options.seed ?? 0, [epoch, index, BATCH_KEY]));
-    const x = new Float32Array(n * augmenter.outSize);
-    for (let i = 0; i < n; i++) {
-      augmenter.apply(dataset.images, rng, {
-        index: indices[i],
-        out: x,
-        offset: i * augmenter.outSize,
-      });
-    }
-    let labels: Int32Array;
-    if (multiLabel) {
-      labels = new Int32Array(n * k);
-      for (let i = 0; i < n; i++) {
-        labels.set(dataset.labels.subarray(indices[i] * k, indices[i] * k + k), i * k);
-      }
-    } else {
-      labels = new Int32Array(n);
-      for (let i = 0; i < n; i++) labels[i] = dataset.labels[indices[i]];
-    }
-    const targets = oneHotTargets(labels, {
-      numClasses: k,
-      smoothing: augment.labelSmoothing,
-      multiLabel,
-    });
-    const result: Batch = {
-      x,
-      targets,
-      labels,
-      indices,
-      n,
-      channels: augmenter.channels,
-      height: augmenter.height,
-      width: augmenter.width,
-      numClasses: k,
-      index,
-      mix: { kind: "none", lam: 1 },
-    };
-    if (augment.mix) result.mix = mixBatch(result, rng, augment.mix);
-    return result;
+    return buildBatch(dataset, { options, augment, augmenter, order, epoch, index });
   }
 
-  async function* epochIterator(
-    epoch = options.epoch ?? 0,
-  ): AsyncGenerator<Batch, void, undefined> {
-    const timed = (b: number): Batch => {
-      const t0 = performance.now();
-      const out = batch(b, epoch);
-      options.onPrepared?.(b, performance.now() - t0);
-      return out;
-    };
-    if (options.prefetch === false) {
-      for (let b = 0; b < count; b++) yield timed(b);
-      return;
-    }
-    let next = count > 0 ? new Prefetch(() => timed(0)) : undefined;
-    try {
-      for (let b = 0; b < count; b++) {
-        const current = next!.take();
-        // batch b+1 is built on a timer that fires while the consumer awaits its step on
-        // batch b; if the consumer comes back first, take() builds it right away instead
-        next = b + 1 < count ? new Prefetch(() => timed(b + 1)) : undefined;
-        yield current;
-      }
-    } finally {
-      next?.cancel();
-    }
-  }
+  const epochIterator = (epoch = options.epoch ?? 0): AsyncGenerator<Batch, void, undefined> =>
+    prefetchedEpoch(count, (b) => batch(b, epoch), options);
 
   return { numBatches: count, augment, epoch: epochIterator, batch };
+}
+
+/** The per-image augmenter of a loader: the dataset's geometry, the options' size and normalization. */
+function loaderAugmenter(
+  dataset: Dataset,
+  options: LoaderOptions,
+  augment: AugmentConfig,
+): Augmenter {
+  const size = options.imageSize ?? dataset.height;
+  const normalize = options.normalize === "dataset"
+    ? computeChannelStats(dataset)
+    : options.normalize;
+  return createAugmenter(augment, {
+    input: { height: dataset.height, width: dataset.width, channels: dataset.channels },
+    height: size,
+    width: options.imageSize ?? dataset.width,
+    channels: options.channels ?? dataset.channels,
+    normalize,
+  });
+}
+
+/** What {@linkcode buildBatch} needs besides the dataset. */
+interface BatchPlan {
+  options: LoaderOptions;
+  augment: AugmentConfig;
+  augmenter: Augmenter;
+  /** The epoch's dataset order. */
+  order: Int32Array;
+  epoch: number;
+  index: number;
+}
+
+/** Batch `index` of an epoch: augmented pixels, labels, targets, then Mixup/CutMix. */
+function buildBatch(dataset: Dataset, plan: BatchPlan): Batch {
+  const { options, augment, augmenter, order, epoch, index } = plan;
+  const start = index * options.batchSize;
+  const indices = order.slice(start, Math.min(start + options.batchSize, order.length));
+  const n = indices.length;
+  const rng = new Rng(hashSeed(options.seed ?? 0, [epoch, index, BATCH_KEY]));
+  const x = new Float32Array(n * augmenter.outSize);
+  for (let i = 0; i < n; i++) {
+    augmenter.apply(dataset.images, rng, {
+      index: indices[i],
+      out: x,
+      offset: i * augmenter.outSize,
+    });
+  }
+  const k = dataset.numClasses;
+  const multiLabel = dataset.task === "multi-label";
+  const labels = gatherLabels(dataset, indices);
+  const targets = oneHotTargets(labels, {
+    numClasses: k,
+    smoothing: augment.labelSmoothing,
+    multiLabel,
+  });
+  const result: Batch = {
+    x,
+    targets,
+    labels,
+    indices,
+    n,
+    channels: augmenter.channels,
+    height: augmenter.height,
+    width: augmenter.width,
+    numClasses: k,
+    index,
+    mix: { kind: "none", lam: 1 },
+  };
+  if (augment.mix) result.mix = mixBatch(result, rng, augment.mix);
+  return result;
+}
+
+/** The labels of `indices`: one per image, or a 0/1 row of `numClasses` for multi-label. */
+function gatherLabels(dataset: Dataset, indices: Int32Array): Int32Array {
+  const n = indices.length;
+  const k = dataset.numClasses;
+  if (dataset.task === "multi-label") {
+    const labels = new Int32Array(n * k);
+    for (let i = 0; i < n; i++) {
+      labels.set(dataset.labels.subarray(indices[i] * k, indices[i] * k + k), i * k);
+    }
+    return labels;
+  }
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) labels[i] = dataset.labels[indices[i]];
+  return labels;
+}
+
+/**
+ * Yield batches `0..count−1` from `build`, timing each for `onPrepared`;
+ * with prefetching (the default) batch b+1 is built while the consumer
+ * works on batch b.
+ */
+async function* prefetchedEpoch(
+  count: number,
+  build: (b: number) => Batch,
+  options: Pick<LoaderOptions, "prefetch" | "onPrepared">,
+): AsyncGenerator<Batch, void, undefined> {
+  const timed = (b: number): Batch => {
+    const t0 = performance.now();
+    const out = build(b);
+    options.onPrepared?.(b, performance.now() - t0);
+    return out;
+  };
+  if (options.prefetch === false) {
+    for (let b = 0; b < count; b++) yield timed(b);
+    return;
+  }
+  let next = count > 0 ? new Prefetch(() => timed(0)) : undefined;
+  try {
+    for (let b = 0; b < count; b++) {
+      const current = next!.take();
+      // batch b+1 is built on a timer that fires while the consumer awaits its step on
+      // batch b; if the consumer comes back first, take() builds it right away instead
+      next = b + 1 < count ? new Prefetch(() => timed(b + 1)) : undefined;
+      yield current;
+    }
+  } finally {
+    next?.cancel();
+  }
 }
 
 /**
