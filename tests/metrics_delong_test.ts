@@ -17,7 +17,7 @@ import {
   delongCovariance,
   delongTest,
 } from "../lib/metrics/mod.ts";
-import { createRng } from "../lib/metrics/_rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 
 function assertRel(actual: number, expected: number, rel: number, what = ""): void {
   assert.ok(
@@ -81,12 +81,12 @@ function sampleCov(a: number[], b: number[]): number {
 }
 
 Deno.test("delongCovariance: fast midrank components equal the O(mn) definition", () => {
-  const rng = createRng(21);
+  const rng = Rng.rawSeeded(21);
   for (let trial = 0; trial < 10; trial++) {
-    const n = 6 + rng.nextInt(50);
-    const labels = Array.from({ length: n }, (_, i) => (i < 2 ? 1 : i < 4 ? 0 : rng.nextInt(2)));
-    const s1 = labels.map((l) => rng.nextInt(8) / 4 + l * 0.5); // ties within and across classes
-    const s2 = labels.map(() => rng.nextInt(5));
+    const n = 6 + rng.int(50);
+    const labels = Array.from({ length: n }, (_, i) => (i < 2 ? 1 : i < 4 ? 0 : rng.int(2)));
+    const s1 = labels.map((l) => rng.int(8) / 4 + l * 0.5); // ties within and across classes
+    const s2 = labels.map(() => rng.int(5));
     const d = delongCovariance([s1, s2], labels);
     const c1 = slowComponents(s1, labels);
     const c2 = slowComponents(s2, labels);

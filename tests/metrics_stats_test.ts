@@ -16,7 +16,7 @@ import {
   studentTCdf,
   studentTQuantile,
 } from "../lib/metrics/mod.ts";
-import { createRng } from "../lib/metrics/_rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 
 function assertRel(actual: number | null, expected: number, rel: number, what = ""): void {
   assert.ok(
@@ -85,24 +85,6 @@ Deno.test("studentTQuantile matches mpmath for small df (two-sided 95% and 99%)"
   assert.throws(() => studentTQuantile(0.975, 0), /degrees of freedom/);
 });
 
-Deno.test("sfc32 PRNG is deterministic per seed and roughly uniform", () => {
-  const a = createRng(42);
-  const b = createRng(42);
-  const c = createRng(43);
-  const sa = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(sa, Array.from({ length: 5 }, () => b.next()));
-  assert.notDeepEqual(sa, Array.from({ length: 5 }, () => c.next()));
-  const counts = new Array(10).fill(0);
-  const r = createRng(1);
-  for (let i = 0; i < 20000; i++) counts[r.nextInt(10)]++;
-  // Each bucket expects 2000 (sd ≈ 42); ±250 is a > 5-sigma band.
-  for (const n of counts) assert.ok(Math.abs(n - 2000) < 250, `bucket count ${n}`);
-  for (let i = 0; i < 1000; i++) {
-    const v = r.next();
-    assert.ok(v >= 0 && v < 1);
-  }
-});
-
 Deno.test("meanCi: mean ± std and the t-interval over per-seed values", () => {
   const v = [0.80, 0.82, 0.85, 0.79, 0.84];
   const r = meanCi(v);
@@ -123,12 +105,12 @@ Deno.test("meanCi: mean ± std and the t-interval over per-seed values", () => {
 });
 
 function makeBinary(n: number, seed: number): { scores: Float64Array; labels: Int32Array } {
-  const rng = createRng(seed);
+  const rng = Rng.rawSeeded(seed);
   const labels = new Int32Array(n);
   const scores = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     labels[i] = i % 3 === 0 ? 1 : 0;
-    scores[i] = rng.next() + 0.6 * labels[i];
+    scores[i] = rng.float() + 0.6 * labels[i];
   }
   return { scores, labels };
 }
@@ -157,8 +139,8 @@ Deno.test("bootstrapCi: seeded, reproducible percentile interval around the esti
 });
 
 Deno.test("bootstrapCi: standard error of a mean matches theory", () => {
-  const rng = createRng(9);
-  const x = Float64Array.from({ length: 200 }, () => rng.next());
+  const rng = Rng.rawSeeded(9);
+  const x = Float64Array.from({ length: 200 }, () => rng.float());
   const labels = new Int32Array(200);
   const mean = (v: Float64Array) => v.reduce((a, b) => a + b, 0) / v.length;
   const r = bootstrapCi({ scores: x, labels }, mean, { nResamples: 2000, seed: 1 });

@@ -23,7 +23,7 @@ import {
   sensitivitySpecificity,
   thresholdPredictions,
 } from "../lib/metrics/mod.ts";
-import { createRng } from "../lib/metrics/_rng.ts";
+import { Rng } from "../lib/util/rng.ts";
 
 function assertClose(actual: number | null, expected: number, tol = 1e-12, what = ""): void {
   assert.ok(
@@ -75,11 +75,11 @@ Deno.test("aucRoc: hand-computed cases with and without ties", () => {
 });
 
 Deno.test("aucRoc equals the O(mn) definition on random data with many ties", () => {
-  const rng = createRng(7);
+  const rng = Rng.rawSeeded(7);
   for (let trial = 0; trial < 20; trial++) {
-    const n = 5 + rng.nextInt(60);
-    const scores = Array.from({ length: n }, () => rng.nextInt(6) / 5); // heavy ties
-    const labels = Array.from({ length: n }, (_, i) => (i < 2 ? i : rng.nextInt(2)));
+    const n = 5 + rng.int(60);
+    const scores = Array.from({ length: n }, () => rng.int(6) / 5); // heavy ties
+    const labels = Array.from({ length: n }, (_, i) => (i < 2 ? i : rng.int(2)));
     assertClose(aucRoc(scores, labels), bruteAuc(scores, labels), 1e-12, `trial ${trial}`);
   }
 });
@@ -102,10 +102,10 @@ Deno.test("rocCurve matches sklearn's documented example", () => {
 });
 
 Deno.test("rocCurve: endpoints, monotone, tied thresholds deduped, area equals AUC", () => {
-  const rng = createRng(11);
+  const rng = Rng.rawSeeded(11);
   const n = 80;
-  const scores = Array.from({ length: n }, () => rng.nextInt(10) / 10);
-  const labels = Array.from({ length: n }, (_, i) => (i < 2 ? i : rng.nextInt(2)));
+  const scores = Array.from({ length: n }, () => rng.int(10) / 10);
+  const labels = Array.from({ length: n }, (_, i) => (i < 2 ? i : rng.int(2)));
   const roc = rocCurve(scores, labels);
   const last = roc.fpr.length - 1;
   assert.deepEqual([roc.fpr[0], roc.tpr[0]], [0, 0]);
@@ -291,4 +291,81 @@ Deno.test("evaluateScores: multi-class report, missing class and logits", () => 
   assert.equal(partial.auc, null);
   assert.throws(() => evaluateScores([[2.3, -1.2]], [0]), /evaluateScores: probs\[0\]\[0\] is 2.3/);
   assert.throws(() => evaluateScores([], []), DegenerateSampleError);
+});
+
+/** Index of the first largest value of each row (numpy's argmax). */
+function firstArgmax(rows: number[][]): number[] {
+  return rows.map((r) => r.indexOf(Math.max(...r)));
+}
+
+/** Mean recall over the classes present in `y`, by direct counting. */
+function directBalancedAccuracy(pred: number[], y: number[], k: number): number {
+  let sum = 0, present = 0;
+  for (let c = 0; c < k; c++) {
+    let support = 0, hit = 0;
+    for (let i = 0; i < y.length; i++) {
+      if (y[i] !== c) continue;
+      support++;
+      if (pred[i] === c) hit++;
+    }
+    if (support > 0) {
+      sum += hit / support;
+      present++;
+    }
+  }
+  return sum / present;
+}
+
+/** Multi-class Brier score: Σ_i Σ_k (p_ik − [y_i = k])² / n, by direct summation. */
+function directBrier(rows: number[][], y: number[]): number {
+  let total = 0;
+  for (let i = 0; i < rows.length; i++) {
+    for (let c = 0; c < rows[i].length; c++) total += (rows[i][c] - (y[i] === c ? 1 : 0)) ** 2;
+  }
+  return total / rows.length;
+}
+
+Deno.test("evaluateScores on random tied scores equals direct loops and pairwise AUCs", () => {
+  const rng = Rng.rawSeeded(31);
+  for (let trial = 0; trial < 10; trial++) {
+    // Binary: positive-class scores on a 0.05 grid (many ties), rows [1 − p, p].
+    const n = 40 + rng.int(60);
+    const y = Array.from({ length: n }, (_, i) => (i < 2 ? i : rng.int(2)));
+    const p = Array.from({ length: n }, () => rng.int(21) / 20);
+    const rows = p.map((v) => [1 - v, v]);
+    const r = evaluateScores(rows, y);
+    const pred = firstArgmax(rows);
+    const acc = pred.filter((c, i) => c === y[i]).length / n;
+    assertClose(r.auc, bruteAuc(p, y), 1e-12, `binary AUC, trial ${trial}`);
+    assertClose(aucRoc(p, y), bruteAuc(p, y), 1e-12);
+    assertClose(r.accuracy, acc, 1e-12);
+    assertClose(r.balancedAccuracy, directBalancedAccuracy(pred, y, 2), 1e-12);
+    assertClose(balancedAccuracy(pred, y), directBalancedAccuracy(pred, y, 2), 1e-12);
+    assertClose(r.brier, directBrier(rows, y), 1e-12);
+    let binaryBrier = 0;
+    for (let i = 0; i < n; i++) binaryBrier += (p[i] - y[i]) ** 2;
+    assertClose(r.binary!.brier, binaryBrier / n, 1e-12);
+    assertClose(binaryBrierScore(p, y), binaryBrier / n, 1e-12);
+    const tp = pred.filter((c, i) => c === 1 && y[i] === 1).length;
+    const tn = pred.filter((c, i) => c === 0 && y[i] === 0).length;
+    const positives = y.filter((v) => v === 1).length;
+    assertClose(r.binary!.sensitivity, tp / positives, 1e-12);
+    assertClose(r.binary!.specificity, tn / (n - positives), 1e-12);
+
+    // Three classes: rows on a 0.1 grid (ties in every column and in the argmax).
+    const y3 = Array.from({ length: n }, (_, i) => (i < 3 ? i : rng.int(3)));
+    const rows3 = Array.from({ length: n }, () => {
+      const a = rng.int(11), b = rng.int(11 - a);
+      return [a / 10, b / 10, (10 - a - b) / 10];
+    });
+    const r3 = evaluateScores(rows3, y3);
+    const pred3 = firstArgmax(rows3);
+    const perClass = [0, 1, 2].map((c) => bruteAuc(rows3.map((row) => row[c]), y3, c));
+    perClass.forEach((a, c) => assertClose(r3.aucPerClass[c], a, 1e-12, `class ${c} AUC`));
+    assertClose(r3.auc, (perClass[0] + perClass[1] + perClass[2]) / 3, 1e-12, "macro AUC");
+    assertClose(r3.accuracy, pred3.filter((c, i) => c === y3[i]).length / n, 1e-12);
+    assertClose(r3.balancedAccuracy, directBalancedAccuracy(pred3, y3, 3), 1e-12);
+    assertClose(brierScore(rows3, y3), directBrier(rows3, y3), 1e-12);
+    assertClose(r3.brier, directBrier(rows3, y3), 1e-12);
+  }
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createRng } from "./_rng.ts";
+import { Rng } from "../util/rng.ts";
 import { studentTQuantile } from "./stats.ts";
 import {
   checkSameLength,
@@ -102,30 +102,53 @@ export function bootstrapIndices(
   const all = new Int32Array(n);
   for (let i = 0; i < n; i++) all[i] = i;
   const estimate = metric(all);
+  const strata = options?.stratified ? labelStrata(y) : [all];
+  const values = resampledValues(strata, metric, { n, nResamples, seed, where });
+  const { lower, upper, std } = percentileInterval(values, confidence);
+  const result: BootstrapResult = {
+    estimate,
+    lower,
+    upper,
+    confidence,
+    std,
+    nResamples,
+    nUsed: values.length,
+    nSkipped: nResamples - values.length,
+  };
+  if (options?.keepSamples) result.samples = values;
+  return result;
+}
 
-  const strata: Int32Array[] = [];
-  if (options?.stratified) {
-    const groups = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      let g = groups.get(y[i]);
-      if (!g) groups.set(y[i], g = []);
-      g.push(i);
-    }
-    for (const key of [...groups.keys()].sort((a, b) => a - b)) {
-      strata.push(Int32Array.from(groups.get(key)!));
-    }
-  } else {
-    strata.push(all);
+/** The sample indices of each label value, labels in ascending order. */
+function labelStrata(y: Int32Array): Int32Array[] {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    let g = groups.get(y[i]);
+    if (!g) groups.set(y[i], g = []);
+    g.push(i);
   }
+  return [...groups.keys()].sort((a, b) => a - b).map((key) => Int32Array.from(groups.get(key)!));
+}
 
-  const rng = createRng(seed);
+/**
+ * The metric on `nResamples` resamples drawn within each stratum from
+ * `Rng.rawSeeded(seed)`, skipping those where it throws
+ * `DegenerateSampleError`; sorted ascending. Throws when fewer than two remain.
+ */
+function resampledValues(
+  strata: readonly Int32Array[],
+  metric: (indices: Int32Array) => number,
+  options: { n: number; nResamples: number; seed: number; where: string },
+): Float64Array {
+  const { n, nResamples, where } = options;
+  const rng = Rng.rawSeeded(options.seed);
   const values = new Float64Array(nResamples);
   let used = 0;
   const idx = new Int32Array(n);
   for (let r = 0; r < nResamples; r++) {
     let p = 0;
     for (const s of strata) {
-      for (let j = 0; j < s.length; j++) idx[p++] = s[rng.nextInt(s.length)];
+      for (let j = 0; j < s.length; j++) idx[p++] = s[rng.int(s.length)];
     }
     let v: number;
     try {
@@ -148,25 +171,26 @@ export function bootstrapIndices(
         `use stratified: true or a larger sample`,
     );
   }
-  const sorted = values.slice(0, used).sort();
+  return values.slice(0, used).sort();
+}
+
+/** Percentile bounds and the standard deviation of sorted resampled values. */
+function percentileInterval(
+  sorted: Float64Array,
+  confidence: number,
+): { lower: number; upper: number; std: number } {
+  const used = sorted.length;
   let mean = 0;
   for (const v of sorted) mean += v;
   mean /= used;
   let ss = 0;
   for (const v of sorted) ss += (v - mean) * (v - mean);
   const alpha = 1 - confidence;
-  const result: BootstrapResult = {
-    estimate,
+  return {
     lower: quantileSorted(sorted, alpha / 2),
     upper: quantileSorted(sorted, 1 - alpha / 2),
-    confidence,
     std: Math.sqrt(ss / (used - 1)),
-    nResamples,
-    nUsed: used,
-    nSkipped: nResamples - used,
   };
-  if (options?.keepSamples) result.samples = sorted;
-  return result;
 }
 
 /** Data for {@linkcode bootstrapCi}: per-sample scores (1-D or N×K) and labels. */

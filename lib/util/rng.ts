@@ -41,14 +41,49 @@ function fmix32(h: number): number {
  * splitmix32. Not for cryptography.
  */
 export class Rng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
+  #a = 0;
+  #b = 0;
+  #c = 0;
+  #d = 0;
 
   /** Create a generator; the same `seed` (any number, folded to 32 bits) gives the same stream. */
   constructor(seed: number = 0) {
-    let s = hashSeed(seed) | 0;
+    this.#seed(hashSeed(seed), null);
+  }
+
+  /**
+   * A generator seeded with `seed` itself rather than its {@linkcode hashSeed}
+   * (truncated to 32 bits), with the counter word starting at 1, as sfc32's
+   * reference seeding does. The metrics' bootstrap draws its resamples from
+   * this stream, so a seed gives the same interval it always has; elsewhere
+   * use `new Rng(seed)`.
+   *
+   * @param seed Any finite number.
+   * @returns A fresh generator.
+   * @throws {RangeError} When `seed` is not finite.
+   *
+   * @example
+   * ```ts
+   * import { Rng } from "./rng.ts";
+   * const rng = Rng.rawSeeded(42);
+   * rng.int(10); // an integer in 0..9, the same for every run
+   * ```
+   */
+  static rawSeeded(seed: number): Rng {
+    if (!Number.isFinite(seed)) {
+      throw new RangeError(`Rng.rawSeeded: seed must be a finite number, got ${seed}`);
+    }
+    const rng = new Rng();
+    rng.#seed(Math.trunc(seed) >>> 0, 1);
+    return rng;
+  }
+
+  /**
+   * Fill the state from splitmix32 started at `state`: three words, and the
+   * counter from a fourth (or `counter` when given), then discard 12 outputs.
+   */
+  #seed(state: number, counter: number | null): void {
+    let s = state | 0;
     const next = () => {
       s = (s + 0x9e3779b9) | 0;
       let z = s;
@@ -59,7 +94,7 @@ export class Rng {
     this.#a = next();
     this.#b = next();
     this.#c = next();
-    this.#d = next();
+    this.#d = counter ?? next();
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
