@@ -49,7 +49,7 @@ export {
   SafetensorsError,
   type SaveOptions,
   saveSafetensors,
-  type TensorData as SafetensorsData,
+  type SafetensorsData,
   type TensorInput,
 } from "./lib/weights/safetensors.ts";
 export { appendLine, atomicWriteFile } from "./lib/util/fs.ts";

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { Rng } from "../lib/util/rng.ts";
+import { roundHalfEven } from "../lib/util/round.ts";
 import {
   adjustBrightness,
   adjustContrast,
   affine,
+  type Box,
   createImage,
   crop,
   erase,
@@ -15,7 +17,6 @@ import {
   resize,
   resizedCrop,
   rotate,
-  roundHalfEven,
   sampleErasingBox,
   sampleResizedCropBox,
   toFloatImage,
@@ -259,32 +260,140 @@ Deno.test("erase fills the box; RandomErasing boxes stay strictly inside", () =>
   );
 });
 
-Deno.test("random resized crop: boxes within scale/ratio bounds, centre-crop fallback", () => {
-  const rng = new Rng(11);
-  for (let i = 0; i < 300; i++) {
-    const b = sampleResizedCropBox(rng, { height: 28, width: 28 }, {
-      scale: [0.08, 1],
-      ratio: [3 / 4, 4 / 3],
-    });
-    assert.ok(b.top >= 0 && b.left >= 0 && b.top + b.height <= 28 && b.left + b.width <= 28);
-    assert.ok(b.height * b.width >= 1);
+/** Python's `round()`, written out here so the reference below shares no code with the library. */
+function pyRound(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * torchvision's `RandomResizedCrop.get_params`, transcribed: `uniform_(a, b)`
+ * is `a + (b − a)·u` and `randint(0, m)` is `⌊u·m⌋` for the uniform draws `u`
+ * of `rng`.
+ */
+function torchvisionCropParams(
+  rng: Rng,
+  height: number,
+  width: number,
+  scale: [number, number],
+  ratio: [number, number],
+): Box & { fallback: boolean } {
+  const area = height * width;
+  const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
+  for (let i = 0; i < 10; i++) {
+    const targetArea = area * (scale[0] + (scale[1] - scale[0]) * rng.float());
+    const aspect = Math.exp(logRatio[0] + (logRatio[1] - logRatio[0]) * rng.float());
+    const w = pyRound(Math.sqrt(targetArea * aspect));
+    const h = pyRound(Math.sqrt(targetArea / aspect));
+    if (0 < w && w <= width && 0 < h && h <= height) {
+      const top = Math.floor(rng.float() * (height - h + 1));
+      const left = Math.floor(rng.float() * (width - w + 1));
+      return { top, left, height: h, width: w, fallback: false };
+    }
   }
-  // scale > 1 can never fit → fallback: wide 10×20 image clamps to ratio 4/3 → 10×13, centred
-  const fb = sampleResizedCropBox(rng, { height: 10, width: 20 }, {
+  const inRatio = width / height;
+  let w = width, h = height;
+  if (inRatio < Math.min(...ratio)) h = pyRound(w / Math.min(...ratio));
+  else if (inRatio > Math.max(...ratio)) w = pyRound(h * Math.max(...ratio));
+  const top = Math.floor((height - h) / 2);
+  const left = Math.floor((width - w) / 2);
+  return { top, left, height: h, width: w, fallback: true };
+}
+
+Deno.test("random resized crop: the boxes of torchvision's get_params, draw for draw", () => {
+  const cases: {
+    height: number;
+    width: number;
+    scale: [number, number];
+    ratio: [number, number];
+  }[] = [
+    { height: 28, width: 28, scale: [0.08, 1], ratio: [3 / 4, 4 / 3] },
+    { height: 10, width: 20, scale: [0.5, 1], ratio: [0.2, 5] },
+    { height: 10, width: 20, scale: [0.9, 1], ratio: [3, 4] },
+    { height: 10, width: 20, scale: [2, 3], ratio: [3 / 4, 4 / 3] },
+    { height: 20, width: 10, scale: [2, 3], ratio: [3 / 4, 4 / 3] },
+  ];
+  const paths = cases.map(() => ({ sampled: 0, fallback: 0 }));
+  for (const [k, c] of cases.entries()) {
+    const rng = new Rng(11 + k), ref = new Rng(11 + k);
+    for (let i = 0; i < 300; i++) {
+      const b = sampleResizedCropBox(rng, c, { scale: c.scale, ratio: c.ratio });
+      const { fallback, ...expected } = torchvisionCropParams(
+        ref,
+        c.height,
+        c.width,
+        c.scale,
+        c.ratio,
+      );
+      assert.deepEqual(b, expected, `case ${k}, draw ${i}`);
+      paths[k][fallback ? "fallback" : "sampled"]++;
+    }
+  }
+  // Both paths ran: the default crop almost always samples; a wide ratio range on a
+  // 10×20 image sometimes falls back; ratios above the image's, or scale > 1, always do.
+  const seen = JSON.stringify(paths);
+  assert.ok(paths[0].sampled >= 290, seen);
+  assert.ok(paths[1].sampled >= 100 && paths[1].fallback >= 10, seen);
+  for (const k of [2, 3, 4]) assert.equal(paths[k].fallback, 300, seen);
+  // The fallback's centre crops, by hand: a wide 10×20 image clamps to ratio 4/3 → 10×13.
+  const fb = sampleResizedCropBox(new Rng(1), { height: 10, width: 20 }, {
     scale: [2, 3],
     ratio: [3 / 4, 4 / 3],
   });
   assert.deepEqual(fb, { top: 0, left: 3, height: 10, width: 13 });
-  const tall = sampleResizedCropBox(rng, { height: 20, width: 10 }, {
+  const tall = sampleResizedCropBox(new Rng(1), { height: 20, width: 10 }, {
     scale: [2, 3],
     ratio: [3 / 4, 4 / 3],
   });
   assert.deepEqual(tall, { top: 3, left: 0, height: 13, width: 10 });
-  const square = sampleResizedCropBox(rng, { height: 8, width: 8 }, {
+  const square = sampleResizedCropBox(new Rng(1), { height: 8, width: 8 }, {
     scale: [2, 3],
     ratio: [3 / 4, 4 / 3],
   });
   assert.deepEqual(square, { top: 0, left: 0, height: 8, width: 8 });
+});
+
+Deno.test("random resized crop: areas and log-ratios fill the scale/ratio bounds uniformly", () => {
+  // On a 1000×1000 image every first try fits (area ≤ 0.5, ratio ≤ 4/3), so the
+  // area fraction is U(0.08, 0.5) and the log aspect ratio U(log ¾, log 4⁄3), up to
+  // the rounding of the sides (≤ 0.5 px of ≥ 245 px).
+  const [H, W] = [1000, 1000];
+  const scale: [number, number] = [0.08, 0.5];
+  const ratio: [number, number] = [3 / 4, 4 / 3];
+  const [lr0, lr1] = [Math.log(ratio[0]), Math.log(ratio[1])];
+  const rng = new Rng(23);
+  const n = 4000;
+  const areas: number[] = [], logRatios: number[] = [], tops: number[] = [], lefts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = sampleResizedCropBox(rng, { height: H, width: W }, { scale, ratio });
+    const f = (b.height * b.width) / (H * W);
+    const lr = Math.log(b.width / b.height);
+    assert.ok(f >= scale[0] - 1e-3 && f <= scale[1] + 1e-3, `area fraction ${f}`);
+    assert.ok(lr >= lr0 - 5e-3 && lr <= lr1 + 5e-3, `log ratio ${lr}`);
+    assert.ok(b.top >= 0 && b.top + b.height <= H && b.left >= 0 && b.left + b.width <= W);
+    areas.push(f);
+    logRatios.push(lr);
+    if (b.height < H) tops.push(b.top / (H - b.height));
+    if (b.width < W) lefts.push(b.left / (W - b.width));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = (xs: number[]) => {
+    const m = mean(xs);
+    return xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
+  };
+  // The extremes reach the bounds (the expected gap over 4000 draws is ~1e-4 of the range) ...
+  assert.ok(Math.min(...areas) < scale[0] + 0.01 && Math.max(...areas) > scale[1] - 0.01);
+  assert.ok(Math.min(...logRatios) < lr0 + 0.02 && Math.max(...logRatios) > lr1 - 0.02);
+  // ... and the moments are the uniform's: mean (a + b)/2 within ~5 standard errors,
+  // variance (b − a)²/12 within 10%.
+  assert.ok(Math.abs(mean(areas) - (scale[0] + scale[1]) / 2) < 0.01, `mean area ${mean(areas)}`);
+  assert.ok(Math.abs(mean(logRatios)) < 0.015, `mean log ratio ${mean(logRatios)}`);
+  const areaVar = (scale[1] - scale[0]) ** 2 / 12, ratioVar = (lr1 - lr0) ** 2 / 12;
+  assert.ok(Math.abs(variance(areas) / areaVar - 1) < 0.1, `area variance ${variance(areas)}`);
+  assert.ok(Math.abs(variance(logRatios) / ratioVar - 1) < 0.1, `ratio variance`);
+  // The position is uniform over the free range: relative offsets average ½.
+  assert.ok(Math.abs(mean(tops) - 0.5) < 0.03 && Math.abs(mean(lefts) - 0.5) < 0.03);
 });
 
 Deno.test("roundHalfEven rounds like Python", () => {

@@ -12,10 +12,20 @@ import type { Dataset } from "../lib/data/dataset.ts";
 export const DATA_DIR: string = Deno.env.get("MEDTUNE_DATA_DIR") ??
   fileURLToPath(new URL("../../shared/data", import.meta.url));
 
+/** Options of {@linkcode syntheticDataset}. */
+export interface SyntheticOptions {
+  /** Images (default 10). */
+  n?: number;
+  /** Side length in pixels (default 8). */
+  size?: number;
+  /** Channels (default 1). */
+  channels?: number;
+  /** Classes; labels cycle through them (default 2). */
+  numClasses?: number;
+}
+
 /** A small synthetic single-label dataset with deterministic pixels. */
-export function syntheticDataset(
-  options: { n?: number; size?: number; channels?: number; numClasses?: number } = {},
-): Dataset {
+export function syntheticDataset(options: SyntheticOptions = {}): Dataset {
   const n = options.n ?? 10;
   const size = options.size ?? 8;
   const channels = options.channels ?? 1;

@@ -54,14 +54,49 @@ export interface MixResult {
   box?: Box;
 }
 
+/** The batch's mixing decision from {@linkcode sampleMixParams}. */
+export interface MixParams {
+  /** Mixup, CutMix, or none. */
+  kind: MixResult["kind"];
+  /** The drawn λ (before CutMix's area correction); 1 when unmixed. */
+  lam: number;
+}
+
+/** Options for {@linkcode sampleCutmixBox}. */
+export interface CutmixBoxOptions {
+  /** Image height. */
+  height: number;
+  /** Image width. */
+  width: number;
+  /** The drawn λ: the box side is `√(1−λ)` times the image side. */
+  lam: number;
+}
+
+/** Options for {@linkcode mixTargets}. */
+export interface MixTargetsOptions {
+  /** Batch size N. */
+  n: number;
+  /** Target width K. */
+  numClasses: number;
+  /** Weight of each row's own target. */
+  lam: number;
+}
+
+/** Options for {@linkcode oneHotTargets}. */
+export interface OneHotOptions {
+  /** Number of classes K (for multi-label: labels per image). */
+  numClasses: number;
+  /** Label smoothing s in [0, 1) (default 0). */
+  smoothing?: number;
+  /** `labels` is an N×K 0/1 matrix (default `false`). */
+  multiLabel?: boolean;
+}
+
 /**
  * Draw the batch's λ and whether to use CutMix, as timm's
  * `Mixup._params_per_batch`.
  */
-export function sampleMixParams(
-  rng: Rng,
-  config: MixConfig,
-): { kind: MixResult["kind"]; lam: number } {
+export function sampleMixParams(rng: Rng, config: MixConfig): MixParams {
   if (!(config.mixupAlpha > 0) && !(config.cutmixAlpha > 0)) return { kind: "none", lam: 1 };
   if (!(rng.float() < config.prob)) return { kind: "none", lam: 1 };
   if (config.mixupAlpha > 0 && config.cutmixAlpha > 0) {
@@ -81,7 +116,7 @@ export function sampleMixParams(
  */
 export function sampleCutmixBox(
   rng: Rng,
-  options: { height: number; width: number; lam: number },
+  options: CutmixBoxOptions,
 ): Box {
   const { height, width, lam } = options;
   const ratio = Math.sqrt(1 - lam);
@@ -143,7 +178,7 @@ export function mixBatch(batch: MixableBatch, rng: Rng, config: MixConfig): MixR
 /** Mix targets in place: row `i` becomes `λ·t[i] + (1−λ)·t[n−1−i]` (timm `mixup_target`). */
 export function mixTargets(
   targets: Float32Array,
-  options: { n: number; numClasses: number; lam: number },
+  options: MixTargetsOptions,
 ): Float32Array {
   const { n, numClasses: k, lam } = options;
   const mu = 1 - lam;
@@ -164,7 +199,7 @@ export function mixTargets(
  */
 export function oneHotTargets(
   labels: Int32Array,
-  options: { numClasses: number; smoothing?: number; multiLabel?: boolean },
+  options: OneHotOptions,
 ): Float32Array {
   const k = options.numClasses;
   const s = options.smoothing ?? 0;

@@ -18,6 +18,7 @@
  */
 
 export { hashSeed, Rng } from "../util/rng.ts";
+export { roundHalfEven } from "../util/round.ts";
 export {
   adjustBrightness,
   adjustContrast,
@@ -25,33 +26,43 @@ export {
   type AffineParams,
   type BlurOptions,
   type Box,
+  type BoxSamplingOptions,
   createImage,
   crop,
   erase,
+  type EraseOptions,
   type FloatImage,
   gaussianBlur,
   grayToRgb,
   hflip,
   IMAGENET_MEAN,
   IMAGENET_STD,
+  type ImageShape,
+  type ImageSize,
+  type MeanStd,
   normalize,
   type OutOptions,
+  type PixelLayout,
   resize,
   resizedCrop,
   type ResizeOptions,
   rotate,
-  roundHalfEven,
+  type RotateOptions,
   sampleErasingBox,
   sampleResizedCropBox,
   toFloatImage,
   vflip,
 } from "./transforms.ts";
 export {
+  type CutmixBoxOptions,
   type MixableBatch,
   mixBatch,
   type MixConfig,
+  type MixParams,
   type MixResult,
   mixTargets,
+  type MixTargetsOptions,
+  type OneHotOptions,
   oneHotTargets,
   sampleCutmixBox,
   sampleMixParams,
@@ -74,4 +85,10 @@ export {
   type NormalizeOption,
   resolveNormalization,
 } from "./pipeline.ts";
-export { type GridOptions, renderAugmentGrid, writeAugmentGrid } from "./grid.ts";
+export {
+  type GridImages,
+  type GridOptions,
+  type GridRow,
+  renderAugmentGrid,
+  writeAugmentGrid,
+} from "./grid.ts";

@@ -9,6 +9,7 @@
 
 import { type AugmentConfig, type PresetName, resolveAugment } from "./presets.ts";
 import type { Rng } from "../util/rng.ts";
+import { roundHalfEven } from "../util/round.ts";
 import {
   adjustBrightness,
   adjustContrast,
@@ -21,7 +22,6 @@ import {
   IMAGENET_MEAN,
   IMAGENET_STD,
   resizedCrop,
-  roundHalfEven,
   sampleErasingBox,
   sampleResizedCropBox,
   toFloatImage,

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { roundHalfEven } from "../util/round.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** A float image in CHW layout (channel planes, row-major within each plane). */
@@ -37,6 +38,56 @@ export interface Box {
   height: number;
   /** Number of columns. */
   width: number;
+}
+
+/** Height and width of an image in pixels. */
+export interface ImageSize {
+  /** Height in pixels. */
+  height: number;
+  /** Width in pixels. */
+  width: number;
+}
+
+/** Size and channel count of an image. */
+export interface ImageShape extends ImageSize {
+  /** Number of channels. */
+  channels: number;
+}
+
+/** Where one image sits in a buffer of N×H×W×C uint8 pixels. */
+export interface PixelLayout extends ImageShape {
+  /** Which image of the buffer (default 0). */
+  index?: number;
+}
+
+/** Per-channel mean and standard deviation for {@linkcode normalize}. */
+export interface MeanStd {
+  /** Mean per channel. */
+  mean: readonly number[];
+  /** Standard deviation per channel. */
+  std: readonly number[];
+}
+
+/** Options for {@linkcode rotate}. */
+export interface RotateOptions extends OutOptions {
+  /** Value for pixels rotated in from outside the image. Default 0. */
+  fill?: number;
+}
+
+/** Options for {@linkcode erase}. */
+export interface EraseOptions {
+  /** A number, one number per channel, or `"random"` for standard-normal noise. */
+  value: number | readonly number[] | "random";
+  /** Source of the noise when `value` is `"random"`. */
+  rng?: Rng;
+}
+
+/** Area and aspect-ratio ranges of the random boxes of {@linkcode sampleResizedCropBox} and {@linkcode sampleErasingBox}. */
+export interface BoxSamplingOptions {
+  /** Box area as a fraction of the image area, `[min, max]`. */
+  scale: readonly [number, number];
+  /** Box aspect ratio (width / height), `[min, max]`, drawn log-uniformly. */
+  ratio: readonly [number, number];
 }
 
 /** Options with an optional destination image. */
@@ -71,9 +122,7 @@ export const IMAGENET_MEAN: readonly number[] = Object.freeze([0.485, 0.456, 0.4
 export const IMAGENET_STD: readonly number[] = Object.freeze([0.229, 0.224, 0.225]);
 
 /** Allocate a zero image of the given size. */
-export function createImage(
-  shape: { channels: number; height: number; width: number },
-): FloatImage {
+export function createImage(shape: ImageShape): FloatImage {
   const { channels, height, width } = shape;
   return { data: new Float32Array(channels * height * width), channels, height, width };
 }
@@ -105,7 +154,7 @@ function target(
  */
 export function toFloatImage(
   pixels: Uint8Array,
-  shape: { height: number; width: number; channels: number; index?: number },
+  shape: PixelLayout,
   options?: OutOptions,
 ): FloatImage {
   const { height: h, width: w, channels: c } = shape;
@@ -127,7 +176,7 @@ export function toFloatImage(
 /** Normalize in place: `(x - mean[c]) / std[c]` per channel (torchvision `Normalize`). */
 export function normalize(
   img: FloatImage,
-  stats: { mean: readonly number[]; std: readonly number[] },
+  stats: MeanStd,
 ): FloatImage {
   const plane = img.height * img.width;
   for (let c = 0; c < img.channels; c++) {
@@ -369,7 +418,7 @@ export function affine(img: FloatImage, params: AffineParams, options?: OutOptio
 export function rotate(
   img: FloatImage,
   angle: number,
-  options?: OutOptions & { fill?: number },
+  options?: RotateOptions,
 ): FloatImage {
   return affine(img, { angle, fill: options?.fill }, options);
 }
@@ -494,7 +543,7 @@ function reflect(i: number, n: number): number {
 export function erase(
   img: FloatImage,
   box: Box,
-  options: { value: number | readonly number[] | "random"; rng?: Rng },
+  options: EraseOptions,
 ): FloatImage {
   const { channels, height: h, width: w } = img;
   const plane = h * w;
@@ -514,12 +563,6 @@ export function erase(
   return img;
 }
 
-/** Python's `round()`: halves go to the even neighbour. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /**
  * torchvision `RandomResizedCrop.get_params`: up to 10 tries to draw an area
  * fraction in `scale` and a log-uniform aspect ratio in `ratio` that fit;
@@ -527,8 +570,8 @@ export function roundHalfEven(x: number): number {
  */
 export function sampleResizedCropBox(
   rng: Rng,
-  size: { height: number; width: number },
-  options: { scale: readonly [number, number]; ratio: readonly [number, number] },
+  size: ImageSize,
+  options: BoxSamplingOptions,
 ): Box {
   const { height, width } = size;
   const area = height * width;
@@ -575,8 +618,8 @@ export function sampleResizedCropBox(
  */
 export function sampleErasingBox(
   rng: Rng,
-  size: { height: number; width: number },
-  options: { scale: readonly [number, number]; ratio: readonly [number, number] },
+  size: ImageSize,
+  options: BoxSamplingOptions,
 ): Box | null {
   const { height, width } = size;
   const area = height * width;

@@ -125,9 +125,20 @@ export function validateDataset(dataset: Dataset): void {
   const seen = validated.get(dataset);
   if (seen && seen.images === dataset.images && seen.labels === dataset.labels) return;
   const what = datasetLabel(dataset);
-  const fail = (problem: string): never => {
+  const fail: Fail = (problem) => {
     throw new DataError(`${what}: ${problem}`);
   };
+  checkShapeFields(dataset, fail);
+  checkPixels(dataset, fail);
+  checkLabels(dataset, fail);
+  validated.set(dataset, { images: dataset.images, labels: dataset.labels });
+}
+
+/** Throws a {@linkcode DataError} naming the dataset and the problem. */
+type Fail = (problem: string) => never;
+
+/** Sizes, channels, task, class count and label names. */
+function checkShapeFields(dataset: Dataset, fail: Fail): void {
   const { n, height, width, channels, numClasses, task } = dataset;
   const positiveInt = (key: string, v: unknown) => {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
@@ -156,13 +167,16 @@ export function validateDataset(dataset: Dataset): void {
         `give one name per class`,
     );
   }
+}
 
-  // Pixels.
+/** The pixel buffer: a typed array of `n·h·w·c` values, finite when float. */
+function checkPixels(dataset: Dataset, fail: Fail): void {
+  const { n, height, width, channels } = dataset;
   const images = dataset.images as unknown;
   if (!ArrayBuffer.isView(images) || images instanceof DataView || isBigIntArray(images)) {
     fail(`images must be a Uint8Array (N×H×W×C), got ${typeName(images)}`);
   }
-  const px = images as ArrayLike<number>;
+  const px = images as unknown as ArrayLike<number>;
   const perImage = height * width * channels;
   if (px.length !== n * perImage) {
     fail(
@@ -171,31 +185,33 @@ export function validateDataset(dataset: Dataset): void {
         `${channels} (HWC, uint8)`,
     );
   }
-  if (!(images instanceof Uint8Array || images instanceof Uint8ClampedArray)) {
-    // Float (or wider integer) pixels: the loader reads them as 0..255 values.
-    let bad = 0;
-    let first = -1;
-    for (let i = 0; i < px.length; i++) {
-      if (!Number.isFinite(px[i])) {
-        if (first < 0) first = i;
-        bad++;
-      }
-    }
-    if (bad) {
-      fail(
-        `images holds ${bad} non-finite value(s), the first ${px[first]} in image ${
-          Math.floor(first / perImage)
-        } (offset ${first}); pixels must be finite 0..255 values — replace or drop those images`,
-      );
+  if (images instanceof Uint8Array || images instanceof Uint8ClampedArray) return;
+  // Float (or wider integer) pixels: the loader reads them as 0..255 values.
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < px.length; i++) {
+    if (!Number.isFinite(px[i])) {
+      if (first < 0) first = i;
+      bad++;
     }
   }
+  if (bad) {
+    fail(
+      `images holds ${bad} non-finite value(s), the first ${px[first]} in image ${
+        Math.floor(first / perImage)
+      } (offset ${first}); pixels must be finite 0..255 values — replace or drop those images`,
+    );
+  }
+}
 
-  // Labels.
+/** The labels: one integer class per image, or a 0/1 row of `numClasses` for multi-label. */
+function checkLabels(dataset: Dataset, fail: Fail): void {
+  const { n, numClasses, task } = dataset;
   const labels = dataset.labels as unknown;
   if (!ArrayBuffer.isView(labels) || labels instanceof DataView || isBigIntArray(labels)) {
     fail(`labels must be an Int32Array, got ${typeName(labels)}`);
   }
-  const lab = labels as ArrayLike<number>;
+  const lab = labels as unknown as ArrayLike<number>;
   const multiLabel = task === "multi-label";
   const expected = multiLabel ? n * numClasses : n;
   if (lab.length !== expected) {
@@ -227,7 +243,6 @@ export function validateDataset(dataset: Dataset): void {
         ` — fix the labels or numClasses`,
     );
   }
-  validated.set(dataset, { images: dataset.images, labels: dataset.labels });
 }
 
 function isBigIntArray(v: unknown): boolean {

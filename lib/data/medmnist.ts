@@ -13,6 +13,7 @@
 
 import { createHash } from "node:crypto";
 import { atomicWriteFile } from "../util/fs.ts";
+import { sizeOf } from "../util/shape.ts";
 import type { Dataset, Split, TaskType } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import type { NpyArray } from "./npy.ts";
@@ -771,7 +772,7 @@ export function datasetFromNpz(archive: NpzArchive, options: DatasetFromNpzOptio
       { file, member: labelsName },
     );
   }
-  const perRow = ls.length === 1 ? 1 : ls.slice(1).reduce((a, b) => a * b, 1);
+  const perRow = sizeOf(ls.slice(1));
   const expected = task === "multi-label" ? numClasses : 1;
   if (perRow !== expected) {
     throw new DataError(

@@ -161,7 +161,6 @@ export function dtypeOf(data: NpyData): NpyDtype {
   return "f8";
 }
 
-
 /**
  * Decode one `.npy` file from its bytes.
  *

@@ -187,83 +187,137 @@ export function evaluateMultiLabel(
   const y = toLabelMatrix(labels, p.rows, p.cols, where);
   const { rows: n, cols: k } = p;
   if (n === 0 || k === 0) throw new DegenerateSampleError(`${where}: no samples to evaluate`);
-  for (let i = 0; i < p.data.length; i++) {
-    const v = p.data[i];
-    if (!(v >= 0 && v <= 1)) {
-      throw new RangeError(
-        `${where}: probs[${Math.floor(i / k)}][${i % k}] is ${v}, outside [0, 1]; ` +
-          `pass sigmoid probabilities, not logits`,
-      );
-    }
-  }
+  checkProbabilities(p, where);
   const perLabelAuc = aucPerLabelDense(p, y, where);
   const defined = perLabelAuc.filter((a): a is number => a !== null);
-  const support = new Array<number>(k).fill(0);
-  const correct = new Array<number>(k).fill(0);
-  const tp = new Array<number>(k).fill(0);
-  const tn = new Array<number>(k).fill(0);
-  const brierSum = new Array<number>(k).fill(0);
-  const binCount = new Float64Array(nBins);
-  const binConf = new Float64Array(nBins);
-  const binHit = new Float64Array(nBins);
-  let exact = 0;
-  let bce = 0;
-  for (let i = 0; i < n; i++) {
-    let allRight = true;
-    for (let c = 0; c < k; c++) {
-      const v = p.data[i * k + c];
-      const t = y.data[i * k + c];
-      const predicted = v >= threshold ? 1 : 0;
-      const right = predicted === t;
-      support[c] += t;
-      if (right) {
-        correct[c]++;
-        if (t === 1) tp[c]++;
-        else tn[c]++;
-      } else allRight = false;
-      brierSum[c] += (v - t) ** 2;
-      const q = Math.min(Math.max(v, 1e-12), 1 - 1e-12);
-      bce -= t * Math.log(q) + (1 - t) * Math.log(1 - q);
-      const conf = Math.max(v, 1 - v);
-      let b = Math.ceil(conf * nBins) - 1;
-      if (b > 0 && conf <= b / nBins) b--;
-      if (b < nBins - 1 && conf > (b + 1) / nBins) b++;
-      b = Math.min(nBins - 1, Math.max(0, b));
-      binCount[b]++;
-      binConf[b] += conf;
-      if (right) binHit[b]++;
-    }
-    if (allRight) exact++;
-  }
-  let ece = 0;
-  for (let b = 0; b < nBins; b++) {
-    if (binCount[b] > 0) {
-      ece += (binCount[b] / (n * k)) * Math.abs(binHit[b] / binCount[b] - binConf[b] / binCount[b]);
-    }
-  }
-  const balanced = support.map((pos, c) => {
+  const t = tallyDecisions(p, y, { threshold, nBins });
+  const balanced = t.support.map((pos, c) => {
     const neg = n - pos;
-    const recalls = [pos > 0 ? tp[c] / pos : null, neg > 0 ? tn[c] / neg : null]
+    const recalls = [pos > 0 ? t.tp[c] / pos : null, neg > 0 ? t.tn[c] / neg : null]
       .filter((r): r is number => r !== null);
     return recalls.reduce((a, b) => a + b, 0) / recalls.length;
   });
-  const accuracyPerLabel = correct.map((c) => c / n);
-  const brierPerLabel = brierSum.map((s) => s / n);
+  const accuracyPerLabel = t.correct.map((c) => c / n);
+  const brierPerLabel = t.brierSum.map((s) => s / n);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
     n,
     numLabels: k,
     threshold,
-    support,
+    support: t.support,
     auc: defined.length ? mean(defined) : null,
     aucPerLabel: perLabelAuc,
     accuracy: mean(accuracyPerLabel),
     accuracyPerLabel,
-    subsetAccuracy: exact / n,
+    subsetAccuracy: t.exact / n,
     balancedAccuracy: mean(balanced),
     brier: mean(brierPerLabel),
     brierPerLabel,
-    ece,
-    loss: bce / (n * k),
+    ece: binnedEce(t, n * k),
+    loss: t.bce / (n * k),
   };
+}
+
+/** Every entry of `p` must be a probability in [0, 1]. */
+function checkProbabilities(p: DenseMatrix, where: string): void {
+  for (let i = 0; i < p.data.length; i++) {
+    const v = p.data[i];
+    if (!(v >= 0 && v <= 1)) {
+      throw new RangeError(
+        `${where}: probs[${Math.floor(i / p.cols)}][${i % p.cols}] is ${v}, outside [0, 1]; ` +
+          `pass sigmoid probabilities, not logits`,
+      );
+    }
+  }
+}
+
+/** Counts and sums over the N·K (image, label) decisions of {@linkcode evaluateMultiLabel}. */
+interface DecisionTally {
+  /** Positives per label. */
+  support: number[];
+  /** Right decisions per label. */
+  correct: number[];
+  /** Right decisions on positives per label. */
+  tp: number[];
+  /** Right decisions on negatives per label. */
+  tn: number[];
+  /** Σ (p − y)² per label. */
+  brierSum: number[];
+  /** Decisions per confidence bin. */
+  binCount: Float64Array;
+  /** Σ confidence per bin. */
+  binConf: Float64Array;
+  /** Right decisions per bin. */
+  binHit: Float64Array;
+  /** Images whose decisions are all right. */
+  exact: number;
+  /** Σ binary cross-entropy. */
+  bce: number;
+}
+
+/** One pass over the decisions: per-label counts, Brier sums, BCE and the ECE bins. */
+function tallyDecisions(
+  p: DenseMatrix,
+  y: DenseMatrix,
+  options: { threshold: number; nBins: number },
+): DecisionTally {
+  const { rows: n, cols: k } = p;
+  const { threshold, nBins } = options;
+  const t: DecisionTally = {
+    support: new Array<number>(k).fill(0),
+    correct: new Array<number>(k).fill(0),
+    tp: new Array<number>(k).fill(0),
+    tn: new Array<number>(k).fill(0),
+    brierSum: new Array<number>(k).fill(0),
+    binCount: new Float64Array(nBins),
+    binConf: new Float64Array(nBins),
+    binHit: new Float64Array(nBins),
+    exact: 0,
+    bce: 0,
+  };
+  for (let i = 0; i < n; i++) {
+    let allRight = true;
+    for (let c = 0; c < k; c++) {
+      const v = p.data[i * k + c];
+      const label = y.data[i * k + c];
+      const predicted = v >= threshold ? 1 : 0;
+      const right = predicted === label;
+      t.support[c] += label;
+      if (right) {
+        t.correct[c]++;
+        if (label === 1) t.tp[c]++;
+        else t.tn[c]++;
+      } else allRight = false;
+      t.brierSum[c] += (v - label) ** 2;
+      const q = Math.min(Math.max(v, 1e-12), 1 - 1e-12);
+      t.bce -= label * Math.log(q) + (1 - label) * Math.log(1 - q);
+      const conf = Math.max(v, 1 - v);
+      const b = confidenceBin(conf, nBins);
+      t.binCount[b]++;
+      t.binConf[b] += conf;
+      if (right) t.binHit[b]++;
+    }
+    if (allRight) t.exact++;
+  }
+  return t;
+}
+
+/** Index of the bin `((b)/nBins, (b+1)/nBins]` holding `conf` (an edge goes to the bin below). */
+function confidenceBin(conf: number, nBins: number): number {
+  let b = Math.ceil(conf * nBins) - 1;
+  if (b > 0 && conf <= b / nBins) b--;
+  if (b < nBins - 1 && conf > (b + 1) / nBins) b++;
+  return Math.min(nBins - 1, Math.max(0, b));
+}
+
+/** Expected calibration error from the bins: Σ (count / total) · |accuracy − confidence|. */
+function binnedEce(t: DecisionTally, total: number): number {
+  let ece = 0;
+  for (let b = 0; b < t.binCount.length; b++) {
+    if (t.binCount[b] > 0) {
+      ece += (t.binCount[b] / total) *
+        Math.abs(t.binHit[b] / t.binCount[b] - t.binConf[b] / t.binCount[b]);
+    }
+  }
+  return ece;
 }

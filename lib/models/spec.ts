@@ -10,6 +10,7 @@ import { type BufferInfo, ModelContext, type ParamInfo } from "../nn/context.ts"
 import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import { Rng } from "../util/rng.ts";
+import { sizeOf } from "../util/shape.ts";
 
 /** The tensors of a model, in declaration order (timm's state-dict order). */
 export interface ModelSpec {
@@ -59,7 +60,7 @@ export function initWeights(
   const rng = new Rng(options.seed ?? 0);
   const out = new Map<string, Float32Array>();
   for (const info of [...spec.params, ...spec.buffers]) {
-    out.set(info.name, initValues(info.init, info.shape.reduce((a, b) => a * b, 1), rng));
+    out.set(info.name, initValues(info.init, sizeOf(info.shape), rng));
   }
   return out;
 }

@@ -23,6 +23,7 @@
 import type { Model } from "../nn/model.ts";
 import { architectureInfo, resolveModelName } from "../models/registry.ts";
 import { initWeights, type ModelSpec, modelSpec } from "../models/spec.ts";
+import { sizeOf } from "../util/shape.ts";
 import {
   type DecodedSafetensors,
   decodeSafetensors,
@@ -200,10 +201,12 @@ export function adaptPretrained(
   const where = `loadPretrained(${model.name}) from ${options.source ?? "<safetensors>"}`;
   const spec = modelSpec(model);
   const arch = resolveModelName(model.name) ? architectureInfo(model.name) : undefined;
-  const classifier = options.classifier ?? arch?.classifier;
-  const firstConv = options.firstConv ?? arch?.firstConv;
-  const posEmbed = options.posEmbed ?? arch?.posEmbed;
-  const prefixTokens = options.prefixTokens ?? arch?.prefixTokens ?? 1;
+  const roles: TensorRoles = {
+    classifier: options.classifier ?? arch?.classifier,
+    firstConv: options.firstConv ?? arch?.firstConv,
+    posEmbed: options.posEmbed ?? arch?.posEmbed,
+    prefixTokens: options.prefixTokens ?? arch?.prefixTokens ?? 1,
+  };
   const strict = options.strict ?? true;
   const resetHead = options.resetHead ?? "auto";
   const kernelMode = options.firstConvKernel ?? "skip";
@@ -215,118 +218,164 @@ export function adaptPretrained(
     fresh ??= initWeights(model, { seed: options.seed ?? 0, spec });
     return fresh.get(name)!;
   };
-
-  const report: PretrainedReport = { loaded: [], adapted: [], kept: [], ignored: [] };
-  const weights = new Map<string, Float32Array>();
-  const missing: string[] = [];
-  const misshaped: string[] = [];
-  const unexpected: string[] = [];
+  const m = new Matching(current);
   const expected = new Map<string, number[]>();
   for (const t of [...spec.params, ...spec.buffers]) expected.set(t.name, t.shape);
 
   for (const name of tensors.keys()) {
     if (name.endsWith("num_batches_tracked")) {
-      report.ignored.push({ name, reason: "batch-norm step counter (not used)" });
-    } else if (!expected.has(name)) unexpected.push(name);
+      m.report.ignored.push({ name, reason: "batch-norm step counter (not used)" });
+    } else if (!expected.has(name)) m.unexpected.push(name);
   }
 
+  const { classifier } = roles;
   const isHead = (name: string) =>
     classifier !== undefined && (name === `${classifier}.weight` || name === `${classifier}.bias`);
-  const keep = (name: string, reason: string) => {
-    weights.set(name, current(name));
-    report.kept.push({ name, reason });
-  };
-
   // The file's class count, from its classifier weight (decides "auto" for weight and bias alike).
-  const fileHead = classifier ? tensors.get(`${classifier}.weight`) : undefined;
-  const modelHead = classifier ? expected.get(`${classifier}.weight`) : undefined;
+  const heads = {
+    file: classifier ? tensors.get(`${classifier}.weight`) : undefined,
+    model: classifier ? expected.get(`${classifier}.weight`) : undefined,
+  };
 
   for (const [name, shape] of expected) {
     const t = tensors.get(name);
-    if (isHead(name)) {
-      if (resetHead === true) {
-        keep(name, "resetHead: true");
-        continue;
-      }
-      if (resetHead === "auto") {
-        if (!fileHead || !t) {
-          keep(name, `the file has no ${classifier}; kept the fresh init`);
-          continue;
-        }
-        if (modelHead && !sameShape(fileHead.shape, modelHead)) {
-          keep(
-            name,
-            `the file's ${classifier} has ${fileHead.shape[0]} classes, the model ${
-              modelHead[0]
-            }; kept the fresh init`,
-          );
-          continue;
-        }
-      }
-    }
-    if (!t) {
-      missing.push(name);
-      continue;
-    }
-    const data = floatData(t, name, where);
-    if (sameShape(t.shape, shape)) {
-      weights.set(name, data);
-      report.loaded.push(name);
-      continue;
-    }
-    if (
-      firstConv !== undefined && name === `${firstConv}.weight` && t.shape.length === 4 &&
-      shape.length === 4
-    ) {
-      const result = adaptFirstConv(data, t.shape, shape, kernelMode);
-      if (result.kind === "ok") {
-        weights.set(name, result.data);
-        report.adapted.push({ name, how: result.how });
-      } else if (result.kind === "skip") keep(name, result.why);
-      else misshaped.push(`${name}: file ${fmt(t.shape)}, model ${fmt(shape)} (${result.why})`);
-      continue;
-    }
-    if (posEmbed !== undefined && name === posEmbed) {
-      const result = resamplePosEmbed(data, t.shape, shape, prefixTokens);
-      if (result.kind === "ok") {
-        weights.set(name, result.data);
-        report.adapted.push({ name, how: result.how });
-      } else misshaped.push(`${name}: file ${fmt(t.shape)}, model ${fmt(shape)} (${result.why})`);
-      continue;
-    }
-    misshaped.push(`${name}: file ${fmt(t.shape)}, model ${fmt(shape)}`);
+    const headReason = isHead(name) ? keepHeadReason(resetHead, classifier!, heads, t) : null;
+    if (headReason !== null) m.keep(name, headReason);
+    else if (!t) m.missing.push(name);
+    else matchTensor(m, { name, t, shape, where, roles, kernelMode });
   }
 
   if (!strict) {
-    for (const name of missing) keep(name, "not in the file (strict: false)");
-    for (const name of unexpected) {
-      report.ignored.push({ name, reason: "not in the model (strict: false)" });
+    for (const name of m.missing) m.keep(name, "not in the file (strict: false)");
+    for (const name of m.unexpected) {
+      m.report.ignored.push({ name, reason: "not in the model (strict: false)" });
     }
   }
+  throwUnlessFits(m, { strict, expected: expected.size, model: model.name, where });
+  return { weights: m.weights, report: m.report };
+}
+
+/** Which tensors play which role in a checkpoint: the classifier, first conv and position embedding. */
+interface TensorRoles {
+  /** Classifier prefix (e.g. `fc`). */
+  classifier?: string;
+  /** First-conv prefix (e.g. `conv1`). */
+  firstConv?: string;
+  /** Position-embedding name (e.g. `pos_embed`). */
+  posEmbed?: string;
+  /** Tokens before the grid in the position embedding. */
+  prefixTokens: number;
+}
+
+/** The state of {@linkcode adaptPretrained}: weights chosen so far, the report, and the problems. */
+class Matching {
+  readonly weights = new Map<string, Float32Array>();
+  readonly report: PretrainedReport = { loaded: [], adapted: [], kept: [], ignored: [] };
+  readonly missing: string[] = [];
+  readonly misshaped: string[] = [];
+  readonly unexpected: string[] = [];
+  readonly #current: (name: string) => Float32Array;
+
+  constructor(current: (name: string) => Float32Array) {
+    this.#current = current;
+  }
+
+  /** Keep the model's current (or fresh) value of `name`, saying why. */
+  keep(name: string, reason: string): void {
+    this.weights.set(name, this.#current(name));
+    this.report.kept.push({ name, reason });
+  }
+}
+
+/** Why a classifier tensor keeps its fresh init, or `null` to load it (`resetHead` decides). */
+function keepHeadReason(
+  resetHead: boolean | "auto",
+  classifier: string,
+  heads: { file?: SafeTensor; model?: number[] },
+  t: SafeTensor | undefined,
+): string | null {
+  if (resetHead === true) return "resetHead: true";
+  if (resetHead !== "auto") return null;
+  if (!heads.file || !t) return `the file has no ${classifier}; kept the fresh init`;
+  if (heads.model && !sameShape(heads.file.shape, heads.model)) {
+    return `the file's ${classifier} has ${heads.file.shape[0]} classes, the model ${
+      heads.model[0]
+    }; kept the fresh init`;
+  }
+  return null;
+}
+
+/** Load one file tensor as is, adapt it (first conv, position embedding), or record a mismatch. */
+function matchTensor(
+  m: Matching,
+  o: {
+    name: string;
+    t: SafeTensor;
+    shape: number[];
+    where: string;
+    roles: TensorRoles;
+    kernelMode: KernelMismatch;
+  },
+): void {
+  const { name, t, shape, roles } = o;
+  const data = floatData(t, name, o.where);
+  if (sameShape(t.shape, shape)) {
+    m.weights.set(name, data);
+    m.report.loaded.push(name);
+    return;
+  }
+  const mismatch = `${name}: file ${fmt(t.shape)}, model ${fmt(shape)}`;
+  if (
+    roles.firstConv !== undefined && name === `${roles.firstConv}.weight` &&
+    t.shape.length === 4 && shape.length === 4
+  ) {
+    const result = adaptFirstConv(data, t.shape, shape, o.kernelMode);
+    if (result.kind === "ok") {
+      m.weights.set(name, result.data);
+      m.report.adapted.push({ name, how: result.how });
+    } else if (result.kind === "skip") m.keep(name, result.why);
+    else m.misshaped.push(`${mismatch} (${result.why})`);
+    return;
+  }
+  if (roles.posEmbed !== undefined && name === roles.posEmbed) {
+    const result = resamplePosEmbed(data, t.shape, shape, roles.prefixTokens);
+    if (result.kind === "ok") {
+      m.weights.set(name, result.data);
+      m.report.adapted.push({ name, how: result.how });
+    } else m.misshaped.push(`${mismatch} (${result.why})`);
+    return;
+  }
+  m.misshaped.push(mismatch);
+}
+
+/** Throw one error listing every missing, unexpected and mis-shaped tensor, if any. */
+function throwUnlessFits(
+  m: Matching,
+  o: { strict: boolean; expected: number; model: string; where: string },
+): void {
+  const { missing, unexpected, misshaped } = m;
   const problems: string[] = [];
-  if (strict && missing.length) {
+  if (o.strict && missing.length) {
     problems.push(`missing in the file (${missing.length}): ${list(missing)}`);
   }
-  if (strict && unexpected.length) {
+  if (o.strict && unexpected.length) {
     problems.push(`not in the model (${unexpected.length}): ${list(unexpected)}`);
   }
   if (misshaped.length) {
     problems.push(`shape mismatch (${misshaped.length}): ${list(misshaped, "; ")}`);
   }
-  if (problems.length) {
-    if (missing.length > expected.size / 2) {
-      problems.push(
-        `most of ${model.name}'s tensors are missing: is this a checkpoint of another architecture?`,
-      );
-    }
-    throw new Error(
-      `${where}: the checkpoint does not fit.\n  ${problems.join("\n  ")}\n` +
-        `Fix: create the model with options that match the checkpoint (numClasses, inChannels, ` +
-        `imageSize, patchSize, smallInput), check that the file is for ${model.name}, or pass ` +
-        `strict: false to skip missing and unexpected tensors.`,
+  if (!problems.length) return;
+  if (missing.length > o.expected / 2) {
+    problems.push(
+      `most of ${o.model}'s tensors are missing: is this a checkpoint of another architecture?`,
     );
   }
-  return { weights, report };
+  throw new Error(
+    `${o.where}: the checkpoint does not fit.\n  ${problems.join("\n  ")}\n` +
+      `Fix: create the model with options that match the checkpoint (numClasses, inChannels, ` +
+      `imageSize, patchSize, smallInput), check that the file is for ${o.model}, or pass ` +
+      `strict: false to skip missing and unexpected tensors.`,
+  );
 }
 
 /** Options of {@linkcode encodeWeights} and {@linkcode saveWeights}. */
@@ -371,7 +420,7 @@ function toTensorInputs(weights: ReadonlyMap<string, Float32Array>, options: Sav
       missing.push(t.name);
       continue;
     }
-    const size = t.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(t.shape);
     if (data.length !== size) {
       throw new Error(
         `saveWeights(${model.name}): "${t.name}" has ${data.length} values, the model expects ${

@@ -26,12 +26,13 @@
  */
 
 import { atomicWriteFile } from "../util/fs.ts";
+import { roundHalfEven } from "../util/round.ts";
 
 /** Element types supported by this reader and writer. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "U8" | "BOOL";
 
 /** The typed array a decoded tensor's data comes back as. */
-export type TensorData =
+export type SafetensorsData =
   | Float32Array
   | Float64Array
   | BigInt64Array
@@ -50,7 +51,7 @@ export interface SafeTensor {
    * Float64Array for F64, BigInt64Array for I64, Int32Array for I32, Uint8Array
    * for U8 and BOOL (0/1), Uint16Array of raw bits for F16/BF16 with `halfAsRaw`.
    */
-  data: TensorData;
+  data: SafetensorsData;
 }
 
 /**
@@ -143,14 +144,6 @@ function checkHost(): void {
 // ---------------------------------------------------------------------------
 // 16-bit floats
 // ---------------------------------------------------------------------------
-
-function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
 
 /**
  * Bits of the nearest binary float with `eBits` exponent and `mBits` mantissa
@@ -275,6 +268,52 @@ function checkedInts(
 
 /** The little-endian bytes of one tensor's data, validated against dtype and length. */
 function tensorBytes(t: TensorInput, where: string): Uint8Array {
+  const n = checkTensorInput(t, where);
+  const data = t.data;
+  switch (t.dtype) {
+    case "F32":
+      return copyBytes(
+        data instanceof Float32Array ? data : Float32Array.from(
+          { length: n },
+          (_, i) => numberAt(data, i, where),
+        ),
+      );
+    case "F64":
+      return copyBytes(
+        data instanceof Float64Array ? data : Float64Array.from(
+          { length: n },
+          (_, i) => numberAt(data, i, where),
+        ),
+      );
+    case "F16":
+    case "BF16": {
+      if (data instanceof Uint16Array) return copyBytes(data);
+      const enc = t.dtype === "F16" ? float16Bits : bfloat16Bits;
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = enc(numberAt(data, i, where));
+      return new Uint8Array(out.buffer);
+    }
+    case "I32":
+      return copyBytes(
+        data instanceof Int32Array ? data : Int32Array.from(
+          checkedInts(data, n, -(2 ** 31), 2 ** 31 - 1, where, "I32 needs int32"),
+        ),
+      );
+    case "I64":
+      return int64Bytes(data, n, where);
+    case "U8":
+      return data instanceof Uint8Array
+        ? copyBytes(data)
+        : Uint8Array.from(checkedInts(data, n, 0, 255, where, "U8 needs integers 0..255"));
+    case "BOOL":
+      return Uint8Array.from(
+        checkedInts(data, n, 0, 1, where, "BOOL needs true/false or 0/1"),
+      );
+  }
+}
+
+/** Check a tensor's fields (object, dtype, shape, data length); returns its element count. */
+function checkTensorInput(t: TensorInput, where: string): number {
   if (t == null || typeof t !== "object") {
     throw new SafetensorsError(`${where}: expected { dtype, shape, data }, got ${t}`);
   }
@@ -296,66 +335,34 @@ function tensorBytes(t: TensorInput, where: string): Uint8Array {
       `${where}: shape [${t.shape.join(", ")}] has ${n} elements but data has ${data.length}`,
     );
   }
-  const asBytes = (a: ArrayBufferView) =>
-    new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
-  switch (t.dtype) {
-    case "F32":
-      return asBytes(
-        data instanceof Float32Array ? data : Float32Array.from(
-          { length: n },
-          (_, i) => numberAt(data, i, where),
-        ),
-      );
-    case "F64":
-      return asBytes(
-        data instanceof Float64Array ? data : Float64Array.from(
-          { length: n },
-          (_, i) => numberAt(data, i, where),
-        ),
-      );
-    case "F16":
-    case "BF16": {
-      if (data instanceof Uint16Array) return asBytes(data);
-      const enc = t.dtype === "F16" ? float16Bits : bfloat16Bits;
-      const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = enc(numberAt(data, i, where));
-      return new Uint8Array(out.buffer);
-    }
-    case "I32":
-      return asBytes(
-        data instanceof Int32Array ? data : Int32Array.from(
-          checkedInts(data, n, -(2 ** 31), 2 ** 31 - 1, where, "I32 needs int32"),
-        ),
-      );
-    case "I64": {
-      if (data instanceof BigInt64Array) return asBytes(data);
-      const out = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = (data as ArrayLike<unknown>)[i];
-        if (typeof v === "bigint") {
-          if (v < -(2n ** 63n) || v >= 2n ** 63n) {
-            throw new SafetensorsError(`${where}: data[${i}] = ${v} does not fit in int64`);
-          }
-          out[i] = v;
-        } else if (typeof v === "number" && Number.isSafeInteger(v)) {
-          out[i] = BigInt(v);
-        } else {
-          throw new SafetensorsError(
-            `${where}: data[${i}] is ${v}; I64 needs bigints or safe integers`,
-          );
-        }
+  return n;
+}
+
+/** A copy of a typed array's bytes. */
+function copyBytes(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+}
+
+/** I64 bytes from a BigInt64Array (copied), bigints in range, or safe integers. */
+function int64Bytes(data: TensorInput["data"], n: number, where: string): Uint8Array {
+  if (data instanceof BigInt64Array) return copyBytes(data);
+  const out = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = (data as ArrayLike<unknown>)[i];
+    if (typeof v === "bigint") {
+      if (v < -(2n ** 63n) || v >= 2n ** 63n) {
+        throw new SafetensorsError(`${where}: data[${i}] = ${v} does not fit in int64`);
       }
-      return new Uint8Array(out.buffer);
-    }
-    case "U8":
-      return data instanceof Uint8Array
-        ? asBytes(data)
-        : Uint8Array.from(checkedInts(data, n, 0, 255, where, "U8 needs integers 0..255"));
-    case "BOOL":
-      return Uint8Array.from(
-        checkedInts(data, n, 0, 1, where, "BOOL needs true/false or 0/1"),
+      out[i] = v;
+    } else if (typeof v === "number" && Number.isSafeInteger(v)) {
+      out[i] = BigInt(v);
+    } else {
+      throw new SafetensorsError(
+        `${where}: data[${i}] is ${v}; I64 needs bigints or safe integers`,
       );
+    }
   }
+  return new Uint8Array(out.buffer);
 }
 
 function compareUtf8(a: Uint8Array, b: Uint8Array): number {
@@ -449,10 +456,32 @@ interface HeaderEntry {
 export function decodeSafetensors(bytes: Uint8Array, options?: DecodeOptions): DecodedSafetensors {
   checkHost();
   const file = options?.path ?? "<safetensors bytes>";
-  const bad = (msg: string): never => {
+  const bad: Bad = (msg) => {
     throw new SafetensorsError(`${file}: ${msg}`);
   };
   if (!(bytes instanceof Uint8Array)) bad(`expected a Uint8Array, got ${bytes}`);
+  const { headerLen, header } = readHeader(bytes, bad);
+  const { metadata, entries } = headerEntries(header, bad);
+  const dataStart = 8 + headerLen;
+  checkLayout(entries, { dataLen: bytes.length - dataStart, file, bad });
+  const tensors = new Map<string, SafeTensor>();
+  for (const e of entries) {
+    const from = bytes.byteOffset + dataStart + e.begin;
+    const buf = bytes.buffer.slice(from, from + (e.end - e.begin)) as ArrayBuffer;
+    tensors.set(e.name, {
+      dtype: e.dtype,
+      shape: [...e.shape],
+      data: typedData(e.dtype, buf, options?.halfAsRaw ?? false),
+    });
+  }
+  return { tensors, metadata };
+}
+
+/** Throws a {@linkcode SafetensorsError} naming the file. */
+type Bad = (msg: string) => never;
+
+/** The header's length and its parsed JSON object. */
+function readHeader(bytes: Uint8Array, bad: Bad): { headerLen: number; header: object } {
   if (bytes.length < 8) {
     bad(
       `file is ${bytes.length} bytes, shorter than the 8-byte header length; not a safetensors file`,
@@ -484,48 +513,72 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeOptions): D
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
     bad("header must be a JSON object");
   }
+  return { headerLen: n, header: header as object };
+}
+
+/** The `__metadata__` map and one checked entry per tensor, in header order. */
+function headerEntries(
+  header: object,
+  bad: Bad,
+): { metadata: Record<string, string> | null; entries: HeaderEntry[] } {
   let metadata: Record<string, string> | null = null;
   const entries: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
-    if (name === "__metadata__") {
-      if (info === null || typeof info !== "object" || Array.isArray(info)) {
-        bad(`__metadata__ must be an object of strings, got ${JSON.stringify(info)}`);
-      }
-      for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== "string") {
-          bad(`__metadata__["${k}"] is ${JSON.stringify(v)}; metadata values must be strings`);
-        }
-      }
-      metadata = { ...(info as Record<string, string>) };
-      continue;
-    }
-    const t = `tensor "${name}"`;
-    if (info === null || typeof info !== "object" || Array.isArray(info)) {
-      bad(`${t}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(info)}`);
-    }
-    const { dtype, shape, data_offsets: offs } = info as Record<string, unknown>;
-    if (!isDtype(dtype)) {
-      bad(`${t}: unsupported dtype ${JSON.stringify(dtype)}; supported: ${SUPPORTED}`);
-    }
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      bad(`${t}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-    }
-    if (
-      !Array.isArray(offs) || offs.length !== 2 ||
-      offs.some((o) => !Number.isSafeInteger(o) || o < 0)
-    ) {
-      bad(
-        `${t}: data_offsets must be [begin, end] non-negative integers, got ${
-          JSON.stringify(offs)
-        }`,
-      );
-    }
-    const [begin, end] = offs as number[];
-    if (end < begin) bad(`${t}: data_offsets [${begin}, ${end}] end before they begin`);
-    entries.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
+    if (name === "__metadata__") metadata = checkMetadata(info, bad);
+    else entries.push(headerEntry(name, info, bad));
   }
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
+  return { metadata, entries };
+}
+
+/** A copy of `__metadata__`, which must map strings to strings. */
+function checkMetadata(info: unknown, bad: Bad): Record<string, string> {
+  if (info === null || typeof info !== "object" || Array.isArray(info)) {
+    bad(`__metadata__ must be an object of strings, got ${JSON.stringify(info)}`);
+  }
+  for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
+    if (typeof v !== "string") {
+      bad(`__metadata__["${k}"] is ${JSON.stringify(v)}; metadata values must be strings`);
+    }
+  }
+  return { ...(info as Record<string, string>) };
+}
+
+/** One tensor's header record: dtype, shape and `[begin, end]` data offsets, each checked. */
+function headerEntry(name: string, info: unknown, bad: Bad): HeaderEntry {
+  const t = `tensor "${name}"`;
+  if (info === null || typeof info !== "object" || Array.isArray(info)) {
+    bad(`${t}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(info)}`);
+  }
+  const { dtype, shape, data_offsets: offs } = info as Record<string, unknown>;
+  if (!isDtype(dtype)) {
+    bad(`${t}: unsupported dtype ${JSON.stringify(dtype)}; supported: ${SUPPORTED}`);
+  }
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    bad(`${t}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  if (
+    !Array.isArray(offs) || offs.length !== 2 ||
+    offs.some((o) => !Number.isSafeInteger(o) || o < 0)
+  ) {
+    bad(
+      `${t}: data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offs)}`,
+    );
+  }
+  const [begin, end] = offs as number[];
+  if (end < begin) bad(`${t}: data_offsets [${begin}, ${end}] end before they begin`);
+  return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
+}
+
+/**
+ * Sort `entries` by offset (in place) and check that they tile the data
+ * buffer exactly: in range, no overlap, no gap, `shape × dtype size` bytes
+ * each, nothing left over.
+ */
+function checkLayout(
+  entries: HeaderEntry[],
+  o: { dataLen: number; file: string; bad: Bad },
+): void {
+  const { dataLen, bad } = o;
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const e of entries) {
@@ -547,7 +600,7 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeOptions): D
           `must be contiguous`,
       );
     }
-    const count = numel(e.shape, `${file}: ${t}`);
+    const count = numel(e.shape, `${o.file}: ${t}`);
     const need = count * ITEM_SIZE[e.dtype];
     if (need !== e.end - e.begin) {
       bad(
@@ -563,38 +616,28 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeOptions): D
         `trailing bytes are not allowed`,
     );
   }
-  const tensors = new Map<string, SafeTensor>();
-  for (const e of entries) {
-    const from = bytes.byteOffset + dataStart + e.begin;
-    const buf = bytes.buffer.slice(from, from + (e.end - e.begin)) as ArrayBuffer;
-    let data: TensorData;
-    switch (e.dtype) {
-      case "F32":
-        data = new Float32Array(buf);
-        break;
-      case "F64":
-        data = new Float64Array(buf);
-        break;
-      case "I64":
-        data = new BigInt64Array(buf);
-        break;
-      case "I32":
-        data = new Int32Array(buf);
-        break;
-      case "U8":
-      case "BOOL":
-        data = new Uint8Array(buf);
-        break;
-      case "F16":
-      case "BF16": {
-        const raw = new Uint16Array(buf);
-        data = options?.halfAsRaw ? raw : e.dtype === "F16" ? decodeF16(raw) : decodeBF16(raw);
-        break;
-      }
+}
+
+/** A tensor's values from its (aligned, copied) bytes; F16/BF16 decoded unless `halfAsRaw`. */
+function typedData(dtype: SafetensorsDtype, buf: ArrayBuffer, halfAsRaw: boolean): SafetensorsData {
+  switch (dtype) {
+    case "F32":
+      return new Float32Array(buf);
+    case "F64":
+      return new Float64Array(buf);
+    case "I64":
+      return new BigInt64Array(buf);
+    case "I32":
+      return new Int32Array(buf);
+    case "U8":
+    case "BOOL":
+      return new Uint8Array(buf);
+    case "F16":
+    case "BF16": {
+      const raw = new Uint16Array(buf);
+      return halfAsRaw ? raw : dtype === "F16" ? decodeF16(raw) : decodeBF16(raw);
     }
-    tensors.set(e.name, { dtype: e.dtype, shape: [...e.shape], data });
   }
-  return { tensors, metadata };
 }
 
 /** Encode `tensors` and write them to `path` atomically (temp file + rename). */
