@@ -41,6 +41,14 @@ export interface CheckpointInfo {
   extra?: Record<string, unknown>;
 }
 
+/** Shapes of a checkpoint's tensors as stored. */
+export interface CheckpointShapes {
+  /** Weight shapes by timm name. */
+  weights: Map<string, number[]>;
+  /** Optimizer state shapes by state key. */
+  optimizer: Map<string, number[]>;
+}
+
 /** A checkpoint read back. */
 export interface Checkpoint {
   /** Weights by timm name (`num_batches_tracked` dropped). */
@@ -48,7 +56,7 @@ export interface Checkpoint {
   /** Optimizer state by key (empty for model checkpoints). */
   optimizer: Map<string, Float32Array>;
   /** Shape of every weight and optimizer tensor as stored, by the same keys. */
-  shapes: { weights: Map<string, number[]>; optimizer: Map<string, number[]> };
+  shapes: CheckpointShapes;
   /** The file it was read from. */
   path: string;
   /** Metadata. */
@@ -126,7 +134,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   };
   const weights = new Map<string, Float32Array>();
   const optimizer = new Map<string, Float32Array>();
-  const shapes = { weights: new Map<string, number[]>(), optimizer: new Map<string, number[]>() };
+  const shapes: CheckpointShapes = { weights: new Map(), optimizer: new Map() };
   for (const [name, t] of tensors) {
     if (name.endsWith(".num_batches_tracked")) continue;
     if (!(t.data instanceof Float32Array)) {

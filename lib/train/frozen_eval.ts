@@ -28,6 +28,16 @@ export type FrozenEvalPolicy = "auto" | "always" | "never";
  */
 export const FROZEN_EVAL_MIN_IMAGES = 512;
 
+/** Options of {@linkcode FrozenEval.compile}. */
+export interface FrozenEvalOptions {
+  /** The weight version compiled in (the session's counter; a stale program is replaced). */
+  version: number;
+  /** Name of the program in errors and logs (default `frozen eval program of <model>`). */
+  label?: string;
+  /** Probabilities: softmax over classes (default) or sigmoid per label. */
+  probs?: "softmax" | "sigmoid";
+}
+
 /** An eval program with one version of the weights compiled in. */
 export class FrozenEval {
   /** Compile `model` with `weights` (parameters and buffers by timm name) on `backend`. */
@@ -35,7 +45,7 @@ export class FrozenEval {
     backend: Backend,
     model: Model,
     weights: ReadonlyMap<string, Float32Array>,
-    options: { version: number; label?: string; probs?: "softmax" | "sigmoid" },
+    options: FrozenEvalOptions,
   ): Promise<FrozenEval> {
     const bytes = exportOnnx(model, weights, { outputs: ["probs"], probs: options.probs });
     const session = await backend.createSession(bytes, {

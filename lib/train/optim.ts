@@ -54,10 +54,18 @@ export interface ParamWithGrad {
   decay: boolean;
 }
 
+/** An optimizer state tensor's graph input and its state key (see {@linkcode optimizerStateKeys}). */
+export interface OptimizerStateInput {
+  /** The graph input. */
+  input: Tensor;
+  /** Its state key, e.g. `adam_m:fc.weight`. */
+  key: string;
+}
+
 /** What an optimizer's update builder returns. */
 export interface OptimizerUpdate {
-  /** Per-state input: graph input name → state key prefix, e.g. `adam_m:`. */
-  stateInputs: { input: Tensor; key: string }[];
+  /** Per-state inputs. */
+  stateInputs: OptimizerStateInput[];
   /** New parameter values by parameter name. */
   newParams: Map<string, Tensor>;
   /** New optimizer state values by state key. */
@@ -74,15 +82,79 @@ export const SCALARS = {
   decayFactor: "hp:decay_factor",
 } as const;
 
+/** Prefixes of the optimizer state keys: `adam_m:<param>`, `adam_v:<param>`, `sgd_buf:<param>`. */
+const STATE_PREFIX = { adamM: "adam_m:", adamV: "adam_v:", sgdBuf: "sgd_buf:" } as const;
+
+/**
+ * Keys of the state `config` keeps for parameter `param`: AdamW's first and
+ * second moments, or SGD's momentum buffer (none at momentum 0). Sessions
+ * and training checkpoints store the state under these keys; nothing else
+ * should spell them.
+ *
+ * @param config The optimizer.
+ * @param param The parameter's timm name.
+ * @returns The keys, in the order the update builders create them.
+ *
+ * @example
+ * ```ts
+ * import { optimizerStateKeys } from "./optim.ts";
+ * optimizerStateKeys({ name: "adamw", lr: 1e-3 }, "fc.weight"); // ["adam_m:fc.weight", "adam_v:fc.weight"]
+ * optimizerStateKeys({ name: "sgd", lr: 0.1, momentum: 0 }, "fc.weight"); // []
+ * ```
+ */
+export function optimizerStateKeys(config: OptimizerConfig, param: string): string[] {
+  if (config.name === "adamw") return [STATE_PREFIX.adamM + param, STATE_PREFIX.adamV + param];
+  return (config.momentum ?? 0.9) !== 0 ? [STATE_PREFIX.sgdBuf + param] : [];
+}
+
+/** A tensor's name and shape. */
+export interface NamedShape {
+  /** Its name (a timm state-dict name for parameters). */
+  name: string;
+  /** Its shape. */
+  shape: readonly number[];
+}
+
+/**
+ * Shapes of every optimizer state tensor `config` keeps for `params`, by
+ * state key (what a training checkpoint must hold to resume).
+ *
+ * @param config The optimizer.
+ * @param params Each parameter's timm name and shape.
+ * @returns State key → shape (the parameter's shape).
+ *
+ * @example
+ * ```ts
+ * import { optimizerStateShapes } from "./optim.ts";
+ * optimizerStateShapes({ name: "sgd", lr: 0.1 }, [{ name: "fc.bias", shape: [2] }]);
+ * // Map { "sgd_buf:fc.bias" => [2] }
+ * ```
+ */
+export function optimizerStateShapes(
+  config: OptimizerConfig,
+  params: readonly NamedShape[],
+): Map<string, readonly number[]> {
+  const shapes = new Map<string, readonly number[]>();
+  for (const p of params) {
+    for (const key of optimizerStateKeys(config, p.name)) shapes.set(key, p.shape);
+  }
+  return shapes;
+}
+
+/** What {@linkcode clipByGlobalNorm} returns. */
+export interface ClippedGradients {
+  /** The gradients after clipping, in input order. */
+  grads: Tensor[];
+  /** Their global L2 norm before clipping (a scalar). */
+  norm: Tensor;
+}
+
 /**
  * Scale every gradient by `min(1, maxNorm / (‖g‖ + 1e-6))`, where `‖g‖` is
  * the global L2 norm over all gradients (PyTorch's `clip_grad_norm_`).
  * Returns the clipped gradients and the norm before clipping.
  */
-export function clipByGlobalNorm(
-  grads: readonly Tensor[],
-  maxNorm: number,
-): { grads: Tensor[]; norm: Tensor } {
+export function clipByGlobalNorm(grads: readonly Tensor[], maxNorm: number): ClippedGradients {
   let sumSq: Tensor | null = null;
   for (const g of grads) {
     const s = reduceSumSquare(g, allAxes(g), { keepdims: false });
@@ -113,17 +185,18 @@ export function adamWUpdate(
     scalars: [SCALARS.stepSize, SCALARS.invSqrtBc2, SCALARS.decayFactor],
   };
   for (const p of params) {
-    const m = graph.input(`adam_m:${p.name}`, "float32", p.value.shape);
-    const v = graph.input(`adam_v:${p.name}`, "float32", p.value.shape);
-    update.stateInputs.push({ input: m, key: `adam_m:${p.name}` });
-    update.stateInputs.push({ input: v, key: `adam_v:${p.name}` });
+    const [mKey, vKey] = optimizerStateKeys(config, p.name);
+    const m = graph.input(mKey, "float32", p.value.shape);
+    const v = graph.input(vKey, "float32", p.value.shape);
+    update.stateInputs.push({ input: m, key: mKey });
+    update.stateInputs.push({ input: v, key: vKey });
     const m2 = add(mul(m, b1), mul(p.grad, 1 - b1));
     const v2 = add(mul(v, b2), mul(mul(p.grad, p.grad), 1 - b2));
     const denom = add(mul(sqrt(v2), invSqrtBc2), eps);
     const base = p.decay ? mul(p.value, decayFactor) : p.value;
     update.newParams.set(p.name, sub(base, mul(div(m2, denom), stepSize)));
-    update.newState.set(`adam_m:${p.name}`, m2);
-    update.newState.set(`adam_v:${p.name}`, v2);
+    update.newState.set(mKey, m2);
+    update.newState.set(vKey, v2);
   }
   return update;
 }
@@ -145,16 +218,17 @@ export function sgdUpdate(
   };
   for (const p of params) {
     const g = wd > 0 && p.decay ? add(p.grad, mul(p.value, wd)) : p.grad;
-    if (mu === 0) {
+    const [bufKey] = optimizerStateKeys(config, p.name);
+    if (bufKey === undefined) {
       update.newParams.set(p.name, sub(p.value, mul(g, lr)));
       continue;
     }
-    const buf = graph.input(`sgd_buf:${p.name}`, "float32", p.value.shape);
-    update.stateInputs.push({ input: buf, key: `sgd_buf:${p.name}` });
+    const buf = graph.input(bufKey, "float32", p.value.shape);
+    update.stateInputs.push({ input: buf, key: bufKey });
     const buf2 = add(mul(buf, mu), g);
     const step = config.nesterov ? add(g, mul(buf2, mu)) : buf2;
     update.newParams.set(p.name, sub(p.value, mul(step, lr)));
-    update.newState.set(`sgd_buf:${p.name}`, buf2);
+    update.newState.set(bufKey, buf2);
   }
   return update;
 }

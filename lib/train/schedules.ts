@@ -167,13 +167,19 @@ function checkMilestones(v: unknown, where: string, name: string, integer: boole
   });
 }
 
+/** Options of {@linkcode parseSchedule}. */
+export interface ParseScheduleOptions {
+  /** Name of the value in error messages (default `"schedule"`). */
+  path?: string;
+}
+
 /**
  * Check a schedule value (e.g. parsed from a study config's JSON) and return it
  * typed. Rejects unknown kinds, unknown keys (catches typos such as
  * `warmup_epochs`), out-of-range values and missing or doubled epoch/step
  * lengths. `path` names the value in error messages (default `"schedule"`).
  */
-export function parseSchedule(value: unknown, options?: { path?: string }): LrSchedule {
+export function parseSchedule(value: unknown, options?: ParseScheduleOptions): LrSchedule {
   const where = options?.path ?? "schedule";
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     fail(

@@ -8,59 +8,30 @@
  * @module
  */
 
-import { gradients } from "../autodiff/gradients.ts";
-import type { ConvWeightGrad } from "../autodiff/vjp.ts";
-import { ModelContext } from "../nn/context.ts";
+import type { ModelContext } from "../nn/context.ts";
 import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
-import type { Tensor } from "../onnx/graph.ts";
-import { add, mul, sigmoid, softmax } from "../onnx/ops.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { Program, StateStore } from "../runtime/program.ts";
 import { hashSeed, Rng } from "../util/rng.ts";
+import { sizeOf } from "../util/shape.ts";
 import { FROZEN_EVAL_MIN_IMAGES, FrozenEval, type FrozenEvalPolicy } from "./frozen_eval.ts";
-import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from "./loss.ts";
+import { optimizerScalars, validateOptimizer } from "./optim.ts";
 import {
-  adamWUpdate,
-  clipByGlobalNorm,
-  type OptimizerConfig,
-  optimizerScalars,
-  type OptimizerUpdate,
-  sgdUpdate,
-  validateOptimizer,
-} from "./optim.ts";
+  buildEvalGraph,
+  buildTrainGraph,
+  type EvalGraph,
+  STATE_KEY,
+  type TrainGraph,
+  type TrainGraphOptions,
+} from "./programs.ts";
 
 /** Options of {@linkcode TrainingSession.create}. */
-export interface TrainingSessionOptions {
-  /** Train batch size (static: the program is built for it). */
-  batchSize: number;
+export interface TrainingSessionOptions extends TrainGraphOptions {
   /** Eval batch size (default: the train batch size). */
   evalBatchSize?: number;
-  /** Optimizer. */
-  optimizer: OptimizerConfig;
-  /** Label smoothing of the loss (0.1 in the study). */
-  labelSmoothing?: number;
-  /** Class weights of the loss (per-label weights when `multiLabel`). */
-  classWeights?: readonly number[];
-  /**
-   * Train a multi-label head: sigmoid binary cross-entropy per label (label
-   * smoothing towards ½ per label) instead of softmax cross-entropy, and
-   * per-label sigmoid probabilities from `predict` (default `false`).
-   */
-  multiLabel?: boolean;
-  /** Clip gradients to this global L2 norm (default: no clipping). */
-  clipGradNorm?: number;
-  /** Conv weight-gradient formulation (default: `dilated` on webgpu, `im2col` elsewhere). */
-  convWeightGrad?: ConvWeightGrad;
   /** Seed of initialization and noise (default 0). */
   seed?: number;
-  /**
-   * Keep an exponential moving average of the weights, updated inside the
-   * train program after each step: `ema ← d·ema + (1−d)·w` (parameters and
-   * batch-norm statistics, as timm's ModelEmaV3). Evaluate it with
-   * `predict(x, n, { ema: true })`.
-   */
-  emaDecay?: number;
   /**
    * When `predict` compiles the current weights into a frozen program, where
    * ONNX Runtime folds batch norms, fuses activations and pre-packs conv
@@ -70,6 +41,26 @@ export interface TrainingSessionOptions {
    * frozen and generic programs agree to float rounding (~1e-6).
    */
   frozenEval?: FrozenEvalPolicy;
+}
+
+/** Which copy of the weights a call uses. */
+export interface WeightsOptions {
+  /** The exponential moving average instead of the raw weights (the session must keep one). */
+  ema?: boolean;
+}
+
+/** A buffer's name and shape. */
+export interface BufferShape {
+  /** timm state-dict name. */
+  name: string;
+  /** Shape. */
+  shape: number[];
+}
+
+/** A trainable parameter's name, shape and whether weight decay applies. */
+export interface ParameterShape extends BufferShape {
+  /** Whether weight decay applies. */
+  decay: boolean;
 }
 
 /** A batch for one train step. */
@@ -90,13 +81,21 @@ export interface StepResult {
   probs: Float32Array;
 }
 
-const PARAM = "param:";
-const BUFFER = "buffer:";
-const EMA = "ema:";
+const PARAM = STATE_KEY.param;
+const BUFFER = STATE_KEY.buffer;
+const EMA = STATE_KEY.ema;
 
 /** A model compiled for training and evaluation on one backend. */
 export class TrainingSession {
-  /** Compile `model`'s train and eval programs on `backend` and initialize its state. */
+  /**
+   * Compile `model`'s train and eval programs on `backend` and initialize
+   * its state from `options.seed`.
+   *
+   * @param backend The backend to compile for.
+   * @param model The model.
+   * @param options Batch sizes, optimizer, loss, clipping, EMA, seed.
+   * @returns The session, initialized.
+   */
   static async create(
     backend: Backend,
     model: Model,
@@ -108,122 +107,20 @@ export class TrainingSession {
       throw new Error(`batchSize must be a positive integer, got ${b}`);
     }
     const evalB = options.evalBatchSize ?? b;
-    const inShape = (n: number) => [n, model.inChannels, model.imageSize, model.imageSize];
-
-    // Train program.
-    const train = new ModelContext("train", { name: `${model.name}_train` });
-    const g = train.graph;
-    const x = g.input("x", "float32", inShape(b));
-    const targets = g.input("targets", "float32", [b, model.numClasses]);
-    const logits = model.build(train, x);
-    checkLogits(model, logits, b);
-    const { loss, probs } = options.multiLabel
-      ? sigmoidBinaryCrossEntropy(logits, targets, {
-        labelSmoothing: options.labelSmoothing,
-        labelWeights: options.classWeights,
-      })
-      : softmaxCrossEntropy(logits, targets, {
-        labelSmoothing: options.labelSmoothing,
-        classWeights: options.classWeights,
-      });
-    const params = [...train.params.values()];
-    const grads = gradients(loss, params.map((p) => p.tensor), {
-      convWeightGrad: options.convWeightGrad ?? (backend.name === "webgpu" ? "dilated" : "im2col"),
-      // WebGPU keeps the ConvTranspose form verified there (DESIGN.md).
-      convInputGrad: backend.name === "webgpu" ? "convTranspose" : "conv",
-    });
-    const missing = params.filter((_, i) => !grads[i]).map((p) => p.info.name);
-    if (missing.length) {
-      throw new Error(`${model.name}: the loss does not depend on ${missing.join(", ")}`);
-    }
-    const clipped = clipByGlobalNorm(grads as Tensor[], options.clipGradNorm ?? Infinity);
-    const withGrads = params.map((p, i) => ({
-      name: p.info.name,
-      value: p.tensor,
-      grad: clipped.grads[i],
-      decay: p.info.decay,
-    }));
-    const update: OptimizerUpdate = options.optimizer.name === "adamw"
-      ? adamWUpdate(g, withGrads, options.optimizer)
-      : sgdUpdate(g, withGrads, options.optimizer);
-    g.output("loss", loss);
-    g.output("probs", probs);
-    g.output("grad_norm", clipped.norm);
-    const trainState: Record<string, string> = {};
-    const trainUpdates: Record<string, string> = {};
-    for (const p of params) {
-      trainState[p.tensor.name] = PARAM + p.info.name;
-      const out = `new:${p.info.name}`;
-      g.output(out, update.newParams.get(p.info.name)!);
-      trainUpdates[out] = PARAM + p.info.name;
-    }
-    for (const s of update.stateInputs) trainState[s.input.name] = s.key;
-    for (const [key, t] of update.newState) {
-      g.output(`new:${key}`, t);
-      trainUpdates[`new:${key}`] = key;
-    }
-    for (const buf of train.buffers.values()) {
-      trainState[buf.tensor.name] = BUFFER + buf.info.name;
-      if (buf.next) {
-        g.output(`new:${buf.info.name}`, buf.next);
-        trainUpdates[`new:${buf.info.name}`] = BUFFER + buf.info.name;
-      }
-    }
-    const emaDecay = options.emaDecay;
-    if (emaDecay !== undefined) {
-      if (!(emaDecay > 0 && emaDecay < 1)) {
-        throw new Error(`emaDecay must be in (0, 1), got ${emaDecay}`);
-      }
-      const averaged = [
-        ...params.map((p) => ({
-          key: PARAM + p.info.name,
-          next: update.newParams.get(p.info.name)!,
-        })),
-        ...[...train.buffers.values()].map((b) => ({
-          key: BUFFER + b.info.name,
-          next: b.next ?? b.tensor,
-        })),
-      ];
-      for (const { key, next } of averaged) {
-        const ema = g.input(EMA + key, "float32", next.shape);
-        trainState[ema.name] = EMA + key;
-        g.output(`new:${EMA}${key}`, add(mul(ema, emaDecay), mul(next, 1 - emaDecay)));
-        trainUpdates[`new:${EMA}${key}`] = EMA + key;
-      }
-    }
-
-    // Eval program.
-    const evalCtx = new ModelContext("eval", { name: `${model.name}_eval` });
-    const ex = evalCtx.graph.input("x", "float32", inShape(evalB));
-    const evalLogits = model.build(evalCtx, ex);
-    checkLogits(model, evalLogits, evalB);
-    evalCtx.graph.output("logits", evalLogits);
-    evalCtx.graph.output(
-      "probs",
-      options.multiLabel ? sigmoid(evalLogits) : softmax(evalLogits, -1),
-    );
-    const evalState: Record<string, string> = {};
-    for (const p of evalCtx.params.values()) evalState[p.tensor.name] = PARAM + p.info.name;
-    for (const buf of evalCtx.buffers.values()) evalState[buf.tensor.name] = BUFFER + buf.info.name;
-
-    const label = `${model.name} on ${backend.name}`;
-    const trainProgram = await Program.compile(backend, g, {
-      state: trainState,
-      updates: trainUpdates,
-      label: `train step of ${label} (batch ${b})`,
-    });
-    const evalProgram = await Program.compile(backend, evalCtx.graph, {
-      state: evalState,
-      label: `eval program of ${label} (batch ${evalB})`,
+    const train = buildTrainGraph(backend, model, options);
+    const evalGraph = buildEvalGraph(model, evalB, options.multiLabel ?? false);
+    const { trainProgram, evalProgram } = await compilePrograms(backend, model, train, evalGraph, {
+      batchSize: b,
+      evalBatchSize: evalB,
     });
     const session = new TrainingSession(
       backend,
       model,
       options,
-      train,
+      train.ctx,
       trainProgram,
       evalProgram,
-      [...update.stateInputs.map((s) => s.key)],
+      train.optimizerState,
       evalB,
     );
     session.initialize(options.seed ?? 0);
@@ -252,7 +149,8 @@ export class TrainingSession {
     private readonly trainCtx: ModelContext,
     private readonly trainProgram: Program,
     private readonly evalProgram: Program,
-    private readonly optimizerKeys: string[],
+    /** Shape of every optimizer state tensor by state key. */
+    private readonly optimizerState: ReadonlyMap<string, readonly number[]>,
     /** Eval batch size. */
     readonly evalBatchSize: number,
   ) {
@@ -268,7 +166,7 @@ export class TrainingSession {
   }
 
   /** Names and shapes of the trainable parameters (timm state-dict names). */
-  get parameters(): { name: string; shape: number[]; decay: boolean }[] {
+  get parameters(): ParameterShape[] {
     return [...this.trainCtx.params.values()].map((p) => ({
       name: p.info.name,
       shape: p.info.shape,
@@ -277,7 +175,7 @@ export class TrainingSession {
   }
 
   /** Names and shapes of the buffers. */
-  get buffers(): { name: string; shape: number[] }[] {
+  get buffers(): BufferShape[] {
     return [...this.trainCtx.buffers.values()].map((b) => ({
       name: b.info.name,
       shape: b.info.shape,
@@ -293,12 +191,14 @@ export class TrainingSession {
   initialize(seed: number): void {
     const rng = new Rng(seed);
     for (const { info } of this.trainCtx.params.values()) {
-      const size = info.shape.reduce((a, b) => a * b, 1);
-      this.store.set(PARAM + info.name, initValues(info.init, size, rng), info.shape);
+      this.store.set(PARAM + info.name, initValues(info.init, sizeOf(info.shape), rng), info.shape);
     }
     for (const { info } of this.trainCtx.buffers.values()) {
-      const size = info.shape.reduce((a, b) => a * b, 1);
-      this.store.set(BUFFER + info.name, initValues(info.init, size, rng), info.shape);
+      this.store.set(
+        BUFFER + info.name,
+        initValues(info.init, sizeOf(info.shape), rng),
+        info.shape,
+      );
     }
     this.resetOptimizer();
     this.resetEma();
@@ -329,10 +229,8 @@ export class TrainingSession {
 
   /** Zero the optimizer state and the step count. */
   resetOptimizer(): void {
-    for (const key of this.optimizerKeys) {
-      const name = key.slice(key.indexOf(":") + 1);
-      const shape = this.trainCtx.params.get(name)!.info.shape;
-      this.store.set(key, new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    for (const [key, shape] of this.optimizerState) {
+      this.store.set(key, new Float32Array(sizeOf(shape)), shape);
     }
     this.step = 0;
   }
@@ -350,7 +248,7 @@ export class TrainingSession {
     // Noise depends only on (seed, step): a resumed run draws the same masks.
     const rng = new Rng(hashSeed(this.#seed, [this.step]));
     for (const { info } of this.trainCtx.noise.values()) {
-      const size = info.shape.reduce((a, b) => a * b, 1);
+      const size = sizeOf(info.shape);
       const mask = new Float32Array(size);
       const keep = 1 / (1 - info.rate);
       for (let i = 0; i < size; i++) mask[i] = rng.float() < info.rate ? 0 : keep;
@@ -371,7 +269,7 @@ export class TrainingSession {
   async predict(
     x: Float32Array,
     n: number,
-    options: { ema?: boolean } = {},
+    options: WeightsOptions = {},
   ): Promise<Float32Array> {
     await this.#settle();
     if (options.ema && !this.hasEma) {
@@ -432,7 +330,7 @@ export class TrainingSession {
   }
 
   /** Parameters and buffers by timm name (copied to the host). */
-  async getWeights(options: { ema?: boolean } = {}): Promise<Map<string, Float32Array>> {
+  async getWeights(options: WeightsOptions = {}): Promise<Map<string, Float32Array>> {
     await this.#settle();
     if (options.ema && !this.hasEma) throw new Error("getWeights: this session keeps no EMA");
     const prefix = options.ema ? EMA : "";
@@ -451,7 +349,7 @@ export class TrainingSession {
    * they are). With `ema: true` the EMA copy is set instead; otherwise the EMA
    * restarts from the new weights.
    */
-  setWeights(weights: ReadonlyMap<string, Float32Array>, options: { ema?: boolean } = {}): void {
+  setWeights(weights: ReadonlyMap<string, Float32Array>, options: WeightsOptions = {}): void {
     if (options.ema && !this.hasEma) throw new Error("setWeights: this session keeps no EMA");
     this.#weightsChanged(!options.ema, true);
     for (const [name, data] of weights) {
@@ -459,8 +357,7 @@ export class TrainingSession {
       const b = this.trainCtx.buffers.get(name);
       const info = p?.info ?? b?.info;
       if (!info) throw new Error(`setWeights: ${this.model.name} has no tensor "${name}"`);
-      const size = info.shape.reduce((a, c) => a * c, 1);
-      if (data.length !== size) {
+      if (data.length !== sizeOf(info.shape)) {
         throw new Error(
           `setWeights: "${name}" has ${data.length} values; ${this.model.name} expects [${info.shape}]`,
         );
@@ -475,7 +372,7 @@ export class TrainingSession {
   async getOptimizerState(): Promise<Map<string, Float32Array>> {
     await this.#settle();
     const out = new Map<string, Float32Array>();
-    for (const key of this.optimizerKeys) {
+    for (const key of this.optimizerState.keys()) {
       out.set(key, (await this.store.read(key)) as Float32Array);
     }
     return out;
@@ -483,7 +380,7 @@ export class TrainingSession {
 
   /** Restore optimizer state and step count. */
   setOptimizerState(state: ReadonlyMap<string, Float32Array>, step: number): void {
-    for (const key of this.optimizerKeys) {
+    for (const key of this.optimizerState.keys()) {
       const data = state.get(key);
       if (!data) throw new Error(`setOptimizerState: missing "${key}"`);
       this.store.set(key, data, this.store.shape(key));
@@ -503,10 +400,23 @@ export class TrainingSession {
   }
 }
 
-function checkLogits(model: Model, logits: Tensor, n: number): void {
-  if (logits.rank !== 2 || logits.shape[0] !== n || logits.shape[1] !== model.numClasses) {
-    throw new Error(
-      `${model.name}: build() must return logits [${n}, ${model.numClasses}], got ${logits}`,
-    );
-  }
+/** Compile the train and eval graphs into programs wired to the state store. */
+async function compilePrograms(
+  backend: Backend,
+  model: Model,
+  train: TrainGraph,
+  evalGraph: EvalGraph,
+  sizes: { batchSize: number; evalBatchSize: number },
+): Promise<{ trainProgram: Program; evalProgram: Program }> {
+  const label = `${model.name} on ${backend.name}`;
+  const trainProgram = await Program.compile(backend, train.ctx.graph, {
+    state: train.state,
+    updates: train.updates,
+    label: `train step of ${label} (batch ${sizes.batchSize})`,
+  });
+  const evalProgram = await Program.compile(backend, evalGraph.ctx.graph, {
+    state: evalGraph.state,
+    label: `eval program of ${label} (batch ${sizes.evalBatchSize})`,
+  });
+  return { trainProgram, evalProgram };
 }
