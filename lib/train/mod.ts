@@ -16,8 +16,12 @@ export {
   type AdamWConfig,
   adamWUpdate,
   clipByGlobalNorm,
+  type ClippedGradients,
+  type NamedShape,
   type OptimizerConfig,
   optimizerScalars,
+  type OptimizerStateInput,
+  optimizerStateKeys,
   type OptimizerUpdate,
   type ParamWithGrad,
   SCALARS,
@@ -27,12 +31,21 @@ export {
 } from "./optim.ts";
 export * from "./schedules.ts";
 export {
+  type BufferShape,
+  type ParameterShape,
   type StepResult,
   type TrainBatch,
   TrainingSession,
   type TrainingSessionOptions,
+  type WeightsOptions,
 } from "./session.ts";
-export { FROZEN_EVAL_MIN_IMAGES, FrozenEval, type FrozenEvalPolicy } from "./frozen_eval.ts";
+export type { TrainGraphOptions } from "./programs.ts";
+export {
+  FROZEN_EVAL_MIN_IMAGES,
+  FrozenEval,
+  type FrozenEvalOptions,
+  type FrozenEvalPolicy,
+} from "./frozen_eval.ts";
 export type { EpochRecord, SplitMetrics } from "../metrics/history.ts";
 export {
   crossEntropyOfProbs,
@@ -47,20 +60,23 @@ export {
   type Checkpoint,
   CHECKPOINT_FORMAT,
   type CheckpointInfo,
+  type CheckpointShapes,
   type ExpectedTensors,
   loadCheckpoint,
   saveCheckpoint,
   type SaveCheckpointOptions,
 } from "./checkpoint.ts";
 export {
-  type DivergenceDetails,
-  type EarlyStopping,
   type EpochEvent,
   type Evaluation,
   type FitOptions,
   type FitResult,
-  NonFinitePredictionsError,
   Trainer,
-  type TrainerOptions,
-  TrainingDivergedError,
+  type TrainerEvaluateOptions,
 } from "./trainer.ts";
+export type { EarlyStopping, FitSettings, StepInfo, TrainerOptions } from "./options.ts";
+export {
+  type DivergenceDetails,
+  NonFinitePredictionsError,
+  TrainingDivergedError,
+} from "./errors.ts";

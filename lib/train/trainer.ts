@@ -6,86 +6,59 @@
  * optional weight EMA; atomic checkpoints and exact resumption; seeded and
  * reproducible (same seed and backend → same history).
  *
+ * `fit` is the loop; its parts live beside it: {@linkcode EarlyStopper}
+ * (best score, patience), {@linkcode BestWeights} (the best epoch's weights),
+ * {@linkcode RunCheckpoint} (the run's checkpoint files and resume) and
+ * {@linkcode EpochTally} (an epoch's totals and divergence errors).
+ *
  * @module
  */
 
-import type { AugmentConfig, PresetName } from "../augment/presets.ts";
 import type { NormalizeOption } from "../augment/pipeline.ts";
 import { type Dataset, datasetLabel, validateDataset } from "../data/dataset.ts";
-import { createLoader } from "../data/loader.ts";
-import {
-  aucOvr,
-  aucPerLabel,
-  aucRoc,
-  DegenerateSampleError,
-  metricTaskOf,
-} from "../metrics/mod.ts";
-import type { ConvWeightGrad } from "../autodiff/vjp.ts";
-import type { Model } from "../nn/model.ts";
-import type { Backend, BackendChoice } from "../runtime/backend.ts";
-import { createBackend } from "../runtime/select.ts";
+import { createLoader, type Loader } from "../data/loader.ts";
+import type { EpochRecord, SplitMetrics } from "../metrics/history.ts";
+import { metricTaskOf } from "../metrics/mod.ts";
 import { exportOnnx } from "../models/export.ts";
+import type { Model } from "../nn/model.ts";
+import type { Backend } from "../runtime/backend.ts";
+import { createBackend } from "../runtime/select.ts";
 import { atomicWriteFile } from "../util/fs.ts";
 import {
   loadPretrained,
   type PretrainedOptions,
   type PretrainedReport,
 } from "../weights/pretrained.ts";
-import {
-  checkCheckpointTensors,
-  type Checkpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-} from "./checkpoint.ts";
+import { BestWeights } from "./best_weights.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
+import { EarlyStopper, validationScore } from "./early_stopping.ts";
+import { type DivergenceContext, EpochTally } from "./epoch_tally.ts";
+import { NonFinitePredictionsError } from "./errors.ts";
 import { type ScoredPredictions, scoreProbabilities } from "./evaluate.ts";
-import type { EpochRecord } from "../metrics/history.ts";
 import type { OptimizerConfig } from "./optim.ts";
+import {
+  defaultOptimizer,
+  type FitSettings,
+  type StepInfo,
+  type TrainerOptions,
+} from "./options.ts";
+import {
+  checkCheckpointModel,
+  type CheckpointOwner,
+  checkTrainerCheckpoint,
+  RunCheckpoint,
+  writeTrainerCheckpoint,
+} from "./run_checkpoint.ts";
 import { constant, lrAt, type LrSchedule } from "./schedules.ts";
 import { TrainingSession } from "./session.ts";
 import { checkFitOptions, checkTrainerOptions } from "./validate.ts";
 
-/** Options of {@linkcode Trainer}. */
-export interface TrainerOptions {
-  /** Backend, or a choice resolved on first use (default `auto`). */
-  backend?: BackendChoice | Backend;
-  /** Optimizer (default AdamW, lr 1e-3, weight decay 1e-2). */
-  optimizer?: OptimizerConfig;
-  /** Learning-rate schedule over the whole run (default constant). */
-  schedule?: LrSchedule;
-  /** Label smoothing of the loss (0.1 in the study). */
-  labelSmoothing?: number;
-  /** Per-class loss weights. */
-  classWeights?: number[];
-  /** Clip gradients to this global norm (1.0 in the study). */
-  clipGradNorm?: number;
-  /** Keep an EMA of the weights with this decay; validation and the final weights use it. */
-  emaDecay?: number;
-  /** Seed of initialization, data order, augmentation and noise (default 0). */
-  seed?: number;
-  /** Eval batch size (default 64). */
-  evalBatchSize?: number;
-  /** Conv weight-gradient formulation (default by backend). */
-  convWeightGrad?: ConvWeightGrad;
-  /** Progress lines (default: none). */
-  log?: (line: string) => void;
-  /** Include one line per epoch in `log` (default true; resume notices always go there). */
-  logEpochs?: boolean;
-}
-
-/** Early stopping on validation AUC. */
-export interface EarlyStopping {
-  /** Epochs without improvement before stopping (8 in the study). */
-  patience: number;
-  /** Smallest increase that counts as an improvement (default 0). */
-  minDelta?: number;
-  /**
-   * Never stop before this many epochs (default 0), as Lightning's
-   * `min_epochs`: validation AUC on a small split is noisy while the learning
-   * rate is high, and a run stopped in its first epochs never reaches the
-   * low-LR phase where it improves.
-   */
-  minEpochs?: number;
-}
+export type { EarlyStopping, FitSettings, StepInfo, TrainerOptions } from "./options.ts";
+export {
+  type DivergenceDetails,
+  NonFinitePredictionsError,
+  TrainingDivergedError,
+} from "./errors.ts";
 
 /** What a callback sees after each epoch. */
 export interface EpochEvent {
@@ -97,35 +70,12 @@ export interface EpochEvent {
   trainer: Trainer;
 }
 
-/** Options of {@linkcode Trainer.fit}. */
-export interface FitOptions {
-  /** Epoch budget. */
-  epochs: number;
-  /** Train batch size (the program is built for it; the last partial batch is dropped). */
-  batchSize: number;
-  /** Augmentation preset or config (default `none`). */
-  augment?: PresetName | AugmentConfig;
-  /** Input normalization (default `imagenet`). */
-  normalize?: NormalizeOption | "dataset";
-  /** Class-balanced sampling. */
-  balanced?: boolean;
-  /** Early stopping (default: none). */
-  earlyStopping?: EarlyStopping;
-  /** Stop each epoch after this many steps (quick runs and tests). */
-  maxStepsPerEpoch?: number;
-  /**
-   * Folder for `last.safetensors` (weights, optimizer, history; written
-   * after every epoch) and `best.safetensors` (best weights so far).
-   */
-  checkpointDir?: string;
-  /** Continue from `checkpointDir/last.safetensors` when it exists (default true). */
-  resume?: boolean;
+/** Options of {@linkcode Trainer.fit}: its settings and callbacks. */
+export interface FitOptions extends FitSettings {
   /** Called after each epoch; return `false` to stop. */
   onEpochEnd?: (event: EpochEvent) => void | boolean | Promise<void | boolean>;
   /** Called after each step (`gradNorm`: global gradient norm before clipping). */
-  onStep?: (
-    info: { epoch: number; step: number; loss: number; lr: number; gradNorm: number },
-  ) => void;
+  onStep?: (info: StepInfo) => void;
 }
 
 /** The outcome of {@linkcode Trainer.fit}. */
@@ -144,73 +94,6 @@ export interface FitResult {
   seconds: number;
 }
 
-/** Where and how a run diverged (see {@linkcode TrainingDivergedError}). */
-export interface DivergenceDetails {
-  /** 1-based epoch in which it diverged. */
-  epoch: number;
-  /** 1-based optimizer step (counted over the whole run) at which it diverged. */
-  step: number;
-  /** What became non-finite. */
-  cause: "loss" | "gradNorm" | "validation";
-  /** The non-finite value (NaN or ±Infinity). */
-  value: number;
-  /** Steps of the epoch completed with finite loss and gradient norm. */
-  stepsInEpoch: number;
-  /** The last finite training loss of the run, or null when there was none. */
-  lastFiniteLoss: number | null;
-  /** Learning rate at the diverging step. */
-  lr: number;
-}
-
-/**
- * Thrown when a train step's loss or gradient norm, or the validation
- * predictions, become NaN or infinite. `history` holds every completed epoch
- * and then the partial one (`partial: true`: its steps, mean and last
- * finite loss; validation fields NaN/null), so no trained step is lost.
- */
-export class TrainingDivergedError extends Error {
-  /** 1-based epoch in which the run diverged. */
-  readonly epoch: number;
-  /** 1-based optimizer step (over the whole run) at which it diverged. */
-  readonly step: number;
-  /** Where and how it diverged. */
-  readonly details: DivergenceDetails;
-
-  /** Create the error. */
-  constructor(
-    message: string,
-    /** Per-epoch records: the completed epochs, then the partial one. */
-    readonly history: EpochRecord[],
-    details: DivergenceDetails,
-  ) {
-    super(message);
-    this.name = "TrainingDivergedError";
-    this.epoch = details.epoch;
-    this.step = details.step;
-    this.details = details;
-  }
-
-  /** Epochs completed (validated) before the divergence. */
-  get completedEpochs(): number {
-    return this.history.filter((r) => !r.partial).length;
-  }
-}
-
-/** Thrown by {@linkcode Trainer.evaluate} when the model's probabilities are NaN or infinite. */
-export class NonFinitePredictionsError extends Error {
-  /** Create the error. */
-  constructor(
-    message: string,
-    /** Index of the first image with a non-finite probability. */
-    readonly image: number,
-    /** The first non-finite value. */
-    readonly value: number,
-  ) {
-    super(message);
-    this.name = "NonFinitePredictionsError";
-  }
-}
-
 /** Predictions and metrics of a dataset. */
 export interface Evaluation extends ScoredPredictions {
   /** N×K probabilities in dataset order. */
@@ -219,7 +102,42 @@ export interface Evaluation extends ScoredPredictions {
   labels: Int32Array;
 }
 
-/** Fine-tunes one model. */
+/** Options of {@linkcode Trainer.evaluate}. */
+export interface TrainerEvaluateOptions {
+  /** Predict with the EMA of the weights (the trainer must keep one: `emaDecay`). */
+  ema?: boolean;
+}
+
+/** How a run's steps are laid out: what the LR schedule is evaluated with. */
+interface StepPlan {
+  schedule: LrSchedule;
+  baseLr: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+}
+
+/** Where `fit` starts: the history so far and the first epoch to run. */
+interface StartPoint {
+  history: EpochRecord[];
+  startEpoch: number;
+}
+
+/**
+ * Fine-tunes one model: `fit` on a train and a validation set, then
+ * `evaluate`, `save`, `exportOnnx`.
+ *
+ * @example
+ * ```ts ignore
+ * import { createModel, loadMedMNISTSplits, Trainer, warmupCosine } from "medtune";
+ *
+ * const { train, val, test } = await loadMedMNISTSplits("breastmnist");
+ * const model = createModel("resnet18", { numClasses: 2, inChannels: 1, imageSize: 28 });
+ * const trainer = new Trainer(model, { schedule: warmupCosine({ warmupEpochs: 1 }), seed: 0 });
+ * const fit = await trainer.fit(train, val, { epochs: 20, batchSize: 32, augment: "heavy" });
+ * const { metrics } = await trainer.evaluate(test); // with the best epoch's weights
+ * await trainer.dispose();
+ * ```
+ */
 export class Trainer {
   /** The compiled session (after the first `fit`, `evaluate` or `load`). */
   session?: TrainingSession;
@@ -233,7 +151,25 @@ export class Trainer {
   #multiLabel = false;
   #normalize: NormalizeOption | "dataset" = "imagenet";
 
-  /** A trainer for `model`. */
+  /**
+   * A trainer for `model`; nothing is compiled until the first `fit`,
+   * `evaluate`, `load` or `loadPretrained`.
+   *
+   * @param model The model to fine-tune.
+   * @param options Backend, optimizer, schedule, loss, EMA, seed and logging.
+   * @throws {RangeError} When a numeric option is out of range (the error names it).
+   *
+   * @example
+   * ```ts ignore
+   * const trainer = new Trainer(model, {
+   *   backend: "cpu",
+   *   optimizer: { name: "adamw", lr: 1e-3, weightDecay: 1e-2 },
+   *   labelSmoothing: 0.1,
+   *   clipGradNorm: 1,
+   *   seed: 0,
+   * });
+   * ```
+   */
   constructor(
     /** The model. */
     readonly model: Model,
@@ -244,10 +180,20 @@ export class Trainer {
   }
 
   get #optimizer(): OptimizerConfig {
-    return this.options.optimizer ?? { name: "adamw", lr: 1e-3, weightDecay: 1e-2 };
+    return this.options.optimizer ?? defaultOptimizer();
   }
 
-  /** The backend (created on first use). */
+  /**
+   * The backend, created on first use from `options.backend` (default `auto`).
+   *
+   * @returns The backend every program of this trainer runs on.
+   *
+   * @example
+   * ```ts ignore
+   * const backend = await trainer.backend();
+   * console.log(backend.name); // "cpu", "wasm" or "webgpu"
+   * ```
+   */
   async backend(): Promise<Backend> {
     if (!this.#backend) {
       const b = this.options.backend ?? "auto";
@@ -285,8 +231,83 @@ export class Trainer {
     this.options.log?.(line);
   }
 
-  /** Train on `train`, validating on `val` after every epoch. */
+  /**
+   * Train on `train`, validating on `val` after every epoch; at the end the
+   * best epoch's weights (by validation AUC, or −loss where AUC is
+   * undefined) are in the session. With `checkpointDir` the run writes
+   * `last.safetensors` (and `best.safetensors`, `ema.safetensors`) after
+   * every epoch and resumes from it when it exists.
+   *
+   * @param train The training split (augmented, shuffled, last partial batch dropped).
+   * @param val The validation split (same task and class count).
+   * @param options Epochs, batch size, augmentation, early stopping, checkpoints, callbacks.
+   * @returns The history, the best epoch and score, and whether the run stopped early.
+   * @throws {TrainingDivergedError} When a loss, gradient norm or validation prediction is not finite.
+   *
+   * @example
+   * ```ts ignore
+   * const fit = await trainer.fit(train, val, {
+   *   epochs: 60,
+   *   batchSize: 32,
+   *   augment: "heavy",
+   *   earlyStopping: { patience: 8 },
+   *   checkpointDir: "runs/resnet18",
+   * });
+   * console.log(fit.bestEpoch, fit.history[fit.bestEpoch - 1].valAuc);
+   * ```
+   */
   async fit(train: Dataset, val: Dataset, options: FitOptions): Promise<FitResult> {
+    this.#checkFitInputs(train, val, options);
+    const t0 = performance.now();
+    const session = await this.#ensureSession(options.batchSize);
+    this.#normalize = options.normalize ?? "imagenet";
+    const loader = this.#trainLoader(train, options);
+    const plan = this.#stepPlan(loader, options);
+    const useEma = this.options.emaDecay !== undefined;
+    const stopper = new EarlyStopper(options.earlyStopping);
+    const best = new BestWeights({ ema: useEma });
+    const checkpoint = options.checkpointDir
+      ? new RunCheckpoint(options.checkpointDir, this.#owner(session), { ema: useEma })
+      : undefined;
+    const { history, startEpoch } = await this.#start(session, checkpoint, options, stopper, best);
+    this.history = history;
+    let stoppedEarly = startEpoch > 1 && stopper.shouldStop(startEpoch - 1);
+    let lastFiniteLoss = history.length ? history[history.length - 1].lastLoss ?? null : null;
+    for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
+      const tally = new EpochTally({
+        epoch,
+        numClasses: this.model.numClasses,
+        multiLabel: this.#multiLabel,
+        lr: plan.baseLr,
+        lastFiniteLoss,
+      });
+      await this.#trainEpoch(session, loader, tally, plan, history, options);
+      lastFiniteLoss = tally.lastFiniteLoss;
+      const record = await this.#validateEpoch(session, val, tally, history, useEma);
+      history.push(record);
+      const improved = stopper.update(epoch, validationScore(record));
+      if (improved) {
+        const weights = await best.capture(session, epoch);
+        await checkpoint?.saveBest(weights, epoch, history, stopper.toJSON());
+      }
+      await checkpoint?.saveEpoch(epoch, history, stopper.toJSON());
+      this.#logEpoch(record, options.epochs, improved);
+      const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
+      if (verdict === false || stopper.shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
+    }
+    best.restore(session);
+    return {
+      history,
+      bestEpoch: stopper.bestEpoch,
+      bestScore: stopper.bestScore,
+      epochsRun: history.length,
+      stoppedEarly,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  /** `fit`'s checks before anything is compiled; sets the task (multi-label or not). */
+  #checkFitInputs(train: Dataset, val: Dataset, options: FitOptions): void {
     checkFitOptions(options);
     checkDataset(train, this.model, "train");
     checkDataset(val, this.model, "val");
@@ -303,10 +324,10 @@ export class Trainer {
           `${datasetLabel(train)}), got ${options.batchSize}`,
       );
     }
-    const t0 = performance.now();
-    const seed = this.options.seed ?? 0;
-    const session = await this.#ensureSession(options.batchSize);
-    this.#normalize = options.normalize ?? "imagenet";
+  }
+
+  /** The shuffled, augmented train loader of `fit` (label smoothing set in one place only). */
+  #trainLoader(train: Dataset, options: FitOptions): Loader {
     const loader = createLoader(train, {
       batchSize: options.batchSize,
       shuffle: true,
@@ -316,7 +337,7 @@ export class Trainer {
       channels: this.model.inChannels,
       normalize: this.#normalize,
       augment: options.augment ?? "none",
-      seed,
+      seed: this.options.seed ?? 0,
     });
     if (loader.augment.labelSmoothing > 0 && (this.options.labelSmoothing ?? 0) > 0) {
       throw new Error(
@@ -324,205 +345,150 @@ export class Trainer {
           "keep one (the study smooths in the loss: set augment.labelSmoothing to 0)",
       );
     }
+    return loader;
+  }
+
+  #stepPlan(loader: Loader, options: FitOptions): StepPlan {
     const stepsPerEpoch = Math.min(loader.numBatches, options.maxStepsPerEpoch ?? Infinity);
-    const totalSteps = stepsPerEpoch * options.epochs;
-    const schedule = this.options.schedule ?? constant();
-    const baseLr = this.#optimizer.lr;
-    const useEma = this.options.emaDecay !== undefined;
-    const k = this.model.numClasses;
-
-    let history: EpochRecord[] = [];
-    let bestEpoch = 0;
-    let bestScore = -Infinity;
-    let bestWeights: Map<string, Float32Array> | undefined;
-    let startEpoch = 1;
-    const lastPath = options.checkpointDir ? `${options.checkpointDir}/last.safetensors` : "";
-    const bestPath = options.checkpointDir ? `${options.checkpointDir}/best.safetensors` : "";
-    if (lastPath && (options.resume ?? true) && (await exists(lastPath))) {
-      const ckpt = await loadCheckpoint(lastPath);
-      this.#checkCompatible(ckpt.info.model, lastPath);
-      this.#checkTensors(ckpt, session, { optimizer: true });
-      session.setWeights(ckpt.weights);
-      session.setOptimizerState(ckpt.optimizer, ckpt.info.step);
-      history = ckpt.info.history ?? [];
-      startEpoch = ckpt.info.epoch + 1;
-      bestEpoch = ckpt.info.bestEpoch ?? 0;
-      bestScore = ckpt.info.bestScore ?? -Infinity;
-      if (bestEpoch > 0 && (await exists(bestPath))) {
-        const best = await loadCheckpoint(bestPath);
-        this.#checkTensors(best, session);
-        bestWeights = best.weights;
-      }
-      if (useEma && ckpt.info.extra?.ema) {
-        const ema = await loadCheckpoint(`${options.checkpointDir}/ema.safetensors`);
-        this.#checkTensors(ema, session);
-        session.setWeights(ema.weights, { ema: true });
-      }
-      this.#log(`resumed from ${lastPath} after epoch ${ckpt.info.epoch} (step ${ckpt.info.step})`);
-    } else if (this.#weightsGiven) {
-      session.resetOptimizer();
-      session.resetEma();
-    } else {
-      session.initialize(seed);
-    }
-    this.history = history;
-
-    let stoppedEarly = false;
-    const patience = options.earlyStopping?.patience ?? Infinity;
-    const minDelta = options.earlyStopping?.minDelta ?? 0;
-    const minEpochs = options.earlyStopping?.minEpochs ?? 0;
-    const shouldStop = (epoch: number) => epoch >= minEpochs && epoch - bestEpoch >= patience;
-    if (startEpoch > 1 && shouldStop(startEpoch - 1)) stoppedEarly = true;
-
-    let lastFiniteLoss: number | null = history.length
-      ? history[history.length - 1].lastLoss ?? null
-      : null;
-    for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
-      const te = performance.now();
-      let lossSum = 0;
-      let steps = 0;
-      let lr = baseLr;
-      const trainProbs: number[] = [];
-      const trainLabels: number[] = [];
-      const trainRecord = () => {
-        const labels = Int32Array.from(trainLabels);
-        const probs = Float32Array.from(trainProbs);
-        return {
-          epoch,
-          lr,
-          trainLoss: steps ? lossSum / steps : NaN,
-          trainAccuracy: steps ? accuracyOf(probs, labels, k, this.#multiLabel) : NaN,
-          trainAuc: steps ? safeAuc(probs, labels, k, this.#multiLabel) : null,
-          steps,
-          ...(lastFiniteLoss === null ? {} : { lastLoss: lastFiniteLoss }),
-        };
-      };
-      const diverged = (cause: DivergenceDetails["cause"], value: number, what: string) => {
-        const partial: EpochRecord = {
-          ...trainRecord(),
-          valLoss: NaN,
-          valAccuracy: NaN,
-          valAuc: null,
-          seconds: (performance.now() - te) / 1000,
-          partial: true,
-        };
-        const details: DivergenceDetails = {
-          epoch,
-          step: session.step,
-          cause,
-          value,
-          stepsInEpoch: steps,
-          lastFiniteLoss,
-          lr,
-        };
-        const advice = this.options.clipGradNorm === undefined
-          ? "lower the learning rate (optimizer.lr) or set clipGradNorm"
-          : "lower the learning rate (optimizer.lr)";
-        return new TrainingDivergedError(
-          `training diverged at epoch ${epoch}, step ${session.step}: ${what} (lr ${lr}` +
-            `${lastFiniteLoss === null ? "" : `, last finite loss ${lastFiniteLoss}`}); ${advice}`,
-          [...history, partial],
-          details,
-        );
-      };
-      for await (const batch of loader.epoch(epoch)) {
-        if (steps >= stepsPerEpoch) break;
-        lr = lrAt(schedule, { step: session.step, baseLr, stepsPerEpoch, totalSteps });
-        const r = await session.trainStep(batch, lr);
-        if (!Number.isFinite(r.loss)) throw diverged("loss", r.loss, `the loss is ${r.loss}`);
-        if (!Number.isFinite(r.gradNorm)) {
-          throw diverged("gradNorm", r.gradNorm, `the gradient norm is ${r.gradNorm}`);
-        }
-        lossSum += r.loss;
-        steps++;
-        lastFiniteLoss = r.loss;
-        for (let i = 0; i < batch.n; i++) {
-          if (this.#multiLabel) {
-            for (let c = 0; c < k; c++) trainLabels.push(batch.labels[i * k + c]);
-          } else trainLabels.push(batch.labels[i]);
-          for (let c = 0; c < k; c++) trainProbs.push(r.probs[i * k + c]);
-        }
-        options.onStep?.({ epoch, step: session.step, loss: r.loss, lr, gradNorm: r.gradNorm });
-      }
-      let valEval: Evaluation;
-      try {
-        valEval = await this.evaluate(val, { ema: useEma });
-      } catch (err) {
-        if (!(err instanceof NonFinitePredictionsError)) throw err;
-        throw diverged(
-          "validation",
-          err.value,
-          `the ${useEma ? "EMA " : ""}model's validation probabilities are ${err.value} ` +
-            `(image ${err.image} of ${datasetLabel(val)}) after the epoch's updates`,
-        );
-      }
-      const record: EpochRecord = {
-        ...trainRecord(),
-        valLoss: valEval.metrics.loss,
-        valAccuracy: valEval.metrics.accuracy,
-        valAuc: valEval.metrics.auc,
-        seconds: (performance.now() - te) / 1000,
-      };
-      const score = record.valAuc ?? -record.valLoss;
-      if (!Number.isFinite(score)) {
-        throw diverged("validation", score, `the validation score is ${score}`);
-      }
-      history.push(record);
-      const improved = score > bestScore + minDelta;
-      if (improved) {
-        bestScore = score;
-        bestEpoch = epoch;
-        bestWeights = await session.getWeights({ ema: useEma });
-        if (bestPath) {
-          await this.#save(bestPath, bestWeights, { epoch, bestEpoch, bestScore, history });
-        }
-      }
-      if (lastPath) {
-        await this.#save(lastPath, await session.getWeights(), {
-          epoch,
-          bestEpoch,
-          bestScore,
-          history,
-          optimizer: true,
-          ema: useEma,
-        });
-        if (useEma) {
-          await this.#save(
-            `${options.checkpointDir}/ema.safetensors`,
-            await session.getWeights({ ema: true }),
-            {
-              epoch,
-              bestEpoch,
-              bestScore,
-            },
-          );
-        }
-      }
-      if (this.options.logEpochs ?? true) {
-        this.#log(
-          `epoch ${epoch}/${options.epochs} lr ${lr.toExponential(2)} loss ${
-            record.trainLoss.toFixed(4)
-          } ` +
-            `val loss ${record.valLoss.toFixed(4)} val AUC ${record.valAuc?.toFixed(4) ?? "n/a"}` +
-            `${improved ? " *" : ""} (${record.seconds.toFixed(1)} s)`,
-        );
-      }
-      const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
-      if (verdict === false || shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
-    }
-    if (bestWeights) session.setWeights(bestWeights);
     return {
-      history,
-      bestEpoch,
-      bestScore,
-      epochsRun: history.length,
-      stoppedEarly,
-      seconds: (performance.now() - t0) / 1000,
+      schedule: this.options.schedule ?? constant(),
+      baseLr: this.#optimizer.lr,
+      stepsPerEpoch,
+      totalSteps: stepsPerEpoch * options.epochs,
     };
   }
 
-  /** Probabilities and metrics of `dataset` (eval mode, no augmentation). */
-  async evaluate(dataset: Dataset, options: { ema?: boolean } = {}): Promise<Evaluation> {
+  #owner(session: TrainingSession): CheckpointOwner {
+    return { session, model: this.model, options: this.options, multiLabel: this.#multiLabel };
+  }
+
+  /** Resume from the run's checkpoint, or start from the given weights, or initialize. */
+  async #start(
+    session: TrainingSession,
+    checkpoint: RunCheckpoint | undefined,
+    options: FitOptions,
+    stopper: EarlyStopper,
+    best: BestWeights,
+  ): Promise<StartPoint> {
+    if (checkpoint && (options.resume ?? true) && (await checkpoint.canResume())) {
+      const point = await checkpoint.resume();
+      stopper.restore(point.stopper);
+      if (point.best) best.set(point.best, stopper.bestEpoch);
+      this.#log(`resumed from ${point.path} after epoch ${point.epoch} (step ${point.step})`);
+      return { history: point.history, startEpoch: point.epoch + 1 };
+    }
+    if (this.#weightsGiven) {
+      session.resetOptimizer();
+      session.resetEma();
+    } else {
+      session.initialize(this.options.seed ?? 0);
+    }
+    return { history: [], startEpoch: 1 };
+  }
+
+  /** One epoch's optimizer steps, each at the schedule's learning rate. */
+  async #trainEpoch(
+    session: TrainingSession,
+    loader: Loader,
+    tally: EpochTally,
+    plan: StepPlan,
+    history: readonly EpochRecord[],
+    options: FitOptions,
+  ): Promise<void> {
+    const where = (): DivergenceContext => ({
+      step: session.step,
+      history,
+      clipGradNorm: this.options.clipGradNorm,
+    });
+    for await (const batch of loader.epoch(tally.epoch)) {
+      if (tally.steps >= plan.stepsPerEpoch) break;
+      const lr = lrAt(plan.schedule, {
+        step: session.step,
+        baseLr: plan.baseLr,
+        stepsPerEpoch: plan.stepsPerEpoch,
+        totalSteps: plan.totalSteps,
+      });
+      tally.lr = lr;
+      const r = await session.trainStep(batch, lr);
+      if (!Number.isFinite(r.loss)) {
+        throw tally.diverged("loss", r.loss, `the loss is ${r.loss}`, where());
+      }
+      if (!Number.isFinite(r.gradNorm)) {
+        throw tally.diverged("gradNorm", r.gradNorm, `the gradient norm is ${r.gradNorm}`, where());
+      }
+      tally.add(batch, r);
+      options.onStep?.({
+        epoch: tally.epoch,
+        step: session.step,
+        loss: r.loss,
+        lr,
+        gradNorm: r.gradNorm,
+      });
+    }
+  }
+
+  /** Validate after an epoch's steps: its record, or a divergence error when not finite. */
+  async #validateEpoch(
+    session: TrainingSession,
+    val: Dataset,
+    tally: EpochTally,
+    history: readonly EpochRecord[],
+    useEma: boolean,
+  ): Promise<EpochRecord> {
+    const where = (): DivergenceContext => ({
+      step: session.step,
+      history,
+      clipGradNorm: this.options.clipGradNorm,
+    });
+    let metrics: SplitMetrics;
+    try {
+      metrics = (await this.evaluate(val, { ema: useEma })).metrics;
+    } catch (err) {
+      if (!(err instanceof NonFinitePredictionsError)) throw err;
+      throw tally.diverged(
+        "validation",
+        err.value,
+        `the ${useEma ? "EMA " : ""}model's validation probabilities are ${err.value} ` +
+          `(image ${err.image} of ${datasetLabel(val)}) after the epoch's updates`,
+        where(),
+      );
+    }
+    const record = tally.record(metrics);
+    const score = validationScore(record);
+    if (!Number.isFinite(score)) {
+      throw tally.diverged("validation", score, `the validation score is ${score}`, where());
+    }
+    return record;
+  }
+
+  #logEpoch(record: EpochRecord, epochs: number, improved: boolean): void {
+    if (!(this.options.logEpochs ?? true)) return;
+    this.#log(
+      `epoch ${record.epoch}/${epochs} lr ${record.lr.toExponential(2)} loss ${
+        record.trainLoss.toFixed(4)
+      } ` +
+        `val loss ${record.valLoss.toFixed(4)} val AUC ${record.valAuc?.toFixed(4) ?? "n/a"}` +
+        `${improved ? " *" : ""} (${record.seconds.toFixed(1)} s)`,
+    );
+  }
+
+  /**
+   * Probabilities and metrics of `dataset` in eval mode (running batch-norm
+   * statistics, no dropout, no augmentation), with the normalization of the
+   * last `fit`.
+   *
+   * @param dataset The images to predict (its class count must be the model's).
+   * @param options `ema`: use the EMA of the weights.
+   * @returns Probabilities and labels in dataset order, and their metrics.
+   * @throws {NonFinitePredictionsError} When a probability is NaN or infinite.
+   *
+   * @example
+   * ```ts ignore
+   * const { metrics, probs } = await trainer.evaluate(test);
+   * console.log(metrics.auc, metrics.accuracy, probs.length / 2); // N images × 2 classes
+   * ```
+   */
+  async evaluate(dataset: Dataset, options: TrainerEvaluateOptions = {}): Promise<Evaluation> {
     checkDataset(dataset, this.model, "evaluate");
     this.#multiLabel = dataset.task === "multi-label";
     const session = await this.#ensureSession(
@@ -549,38 +515,57 @@ export class Trainer {
       labels.set(batch.labels.subarray(0, batch.n * per), offset * per);
       offset += batch.n;
     }
-    const bad = probs.findIndex((p) => !Number.isFinite(p));
-    if (bad >= 0) {
-      const image = Math.floor(bad / k);
-      throw new NonFinitePredictionsError(
-        `evaluate: the model's probabilities for image ${image} of ${datasetLabel(dataset)} are ` +
-          `${probs[bad]}: its weights are not finite (a diverged run?); ` +
-          `load a checkpoint from before the divergence or train with a lower learning rate`,
-        image,
-        probs[bad],
-      );
-    }
+    checkFinite(probs, k, dataset);
     const task = metricTaskOf(dataset.task, k);
     return { probs, labels, ...scoreProbabilities(probs, labels, k, { task }) };
   }
 
-  /** Save the current weights as a model checkpoint (timm names + metadata). */
+  /**
+   * Save the current weights as a model checkpoint: timm state-dict names,
+   * with the model, its config, the trainer's options and the history as
+   * metadata (written atomically).
+   *
+   * @param path The `.safetensors` file to write.
+   * @returns When the file is in place.
+   * @throws {Error} When the trainer has no weights yet (no `fit` or `load`).
+   *
+   * @example
+   * ```ts ignore
+   * await trainer.fit(train, val, { epochs: 10, batchSize: 32 });
+   * await trainer.save("model.safetensors");
+   * ```
+   */
   async save(path: string): Promise<void> {
     const session = this.#requireSession("save");
-    await this.#save(path, await session.getWeights(), {
+    await writeTrainerCheckpoint(path, await session.getWeights(), this.#owner(session), {
       epoch: this.history.length,
       history: this.history,
     });
   }
 
-  /** Load weights from a model or training checkpoint written by medtune. */
+  /**
+   * Load weights from a model or training checkpoint written by medtune
+   * (strictly: every tensor of the model with its shape, nothing else);
+   * `fit` then starts from them.
+   *
+   * @param path The `.safetensors` file.
+   * @returns When the weights are in the session.
+   * @throws {Error} When the file is for another model or its tensors do not fit (listed).
+   *
+   * @example
+   * ```ts ignore
+   * const trainer = new Trainer(createModel("resnet18", { numClasses: 2, inChannels: 1 }));
+   * await trainer.load("model.safetensors");
+   * const { metrics } = await trainer.evaluate(test);
+   * ```
+   */
   async load(path: string): Promise<void> {
     const ckpt = await loadCheckpoint(path);
-    this.#checkCompatible(ckpt.info.model, path);
+    checkCheckpointModel(ckpt.info.model, path, this.model);
     // a multi-label checkpoint predicts (and exports) sigmoid probabilities per label
     this.#multiLabel = ckpt.info.extra?.multiLabel === true;
     const session = await this.#ensureSession(this.session ? this.#batchSize : 32);
-    this.#checkTensors(ckpt, session);
+    checkTrainerCheckpoint(ckpt, session);
     session.setWeights(ckpt.weights);
     this.history = ckpt.info.history ?? [];
     this.#weightsGiven = true;
@@ -590,6 +575,17 @@ export class Trainer {
    * Start from published timm weights (safetensors): shapes checked, the head
    * reset when the class count differs, input channels and ViT position
    * embeddings adapted. `fit` then fine-tunes from them.
+   *
+   * @param path The timm `.safetensors` file.
+   * @param options How to adapt the first conv and what to skip.
+   * @returns What was loaded, adapted, kept and ignored.
+   *
+   * @example
+   * ```ts ignore
+   * const report = await trainer.loadPretrained("resnet18.a1_in1k.safetensors");
+   * console.log(report.kept.map((k) => k.name)); // e.g. ["fc.weight", "fc.bias"]
+   * await trainer.fit(train, val, { epochs: 20, batchSize: 32 });
+   * ```
    */
   async loadPretrained(path: string, options: PretrainedOptions = {}): Promise<PretrainedReport> {
     const session = this.session ?? await this.#ensureSession(32);
@@ -598,7 +594,19 @@ export class Trainer {
     return report;
   }
 
-  /** Write the inference model (current weights as initializers, dynamic batch) to `path`. */
+  /**
+   * Write the inference model (current weights as initializers, dynamic
+   * batch, softmax or per-label sigmoid probabilities) as an ONNX file.
+   *
+   * @param path The `.onnx` file to write (atomically).
+   * @returns When the file is in place.
+   * @throws {Error} When the trainer has no weights yet (no `fit` or `load`).
+   *
+   * @example
+   * ```ts ignore
+   * await trainer.exportOnnx("model.onnx"); // runs in onnxruntime-web / -node / Python
+   * ```
+   */
   async exportOnnx(path: string): Promise<void> {
     const session = this.#requireSession("exportOnnx");
     await atomicWriteFile(
@@ -609,7 +617,21 @@ export class Trainer {
     );
   }
 
-  /** Release device memory. */
+  /**
+   * Release the session's programs and device memory (the trainer can
+   * compile a new one on its next call).
+   *
+   * @returns When everything is released.
+   *
+   * @example
+   * ```ts ignore
+   * try {
+   *   await trainer.fit(train, val, { epochs: 10, batchSize: 32 });
+   * } finally {
+   *   await trainer.dispose();
+   * }
+   * ```
+   */
   async dispose(): Promise<void> {
     await this.session?.dispose();
     this.session = undefined;
@@ -620,78 +642,6 @@ export class Trainer {
       throw new Error(`${what}: the trainer has no weights yet; call fit or load first`);
     }
     return this.session;
-  }
-
-  /**
-   * Strict by name and shape: the checkpoint must hold every parameter and
-   * buffer of the model with its shape, and nothing else (and, when resuming,
-   * the optimizer state of this trainer's optimizer).
-   */
-  #checkTensors(ckpt: Checkpoint, session: TrainingSession, options: { optimizer?: boolean } = {}) {
-    const weights = new Map<string, readonly number[]>();
-    for (const p of session.parameters) weights.set(p.name, p.shape);
-    for (const b of session.buffers) weights.set(b.name, b.shape);
-    let optimizer: Map<string, readonly number[]> | undefined;
-    if (options.optimizer) {
-      const opt = this.#optimizer;
-      const prefixes = opt.name === "adamw"
-        ? ["adam_m:", "adam_v:"]
-        : (opt.momentum ?? 0.9) !== 0
-        ? ["sgd_buf:"]
-        : [];
-      optimizer = new Map();
-      for (const p of session.parameters) {
-        for (const prefix of prefixes) optimizer.set(prefix + p.name, p.shape);
-      }
-    }
-    checkCheckpointTensors(ckpt, { weights, optimizer }, `the trainer's ${this.model.name}`);
-  }
-
-  #checkCompatible(model: string, path: string): void {
-    if (model !== this.model.name) {
-      throw new Error(
-        `${path}: checkpoint is for model "${model}", this trainer has "${this.model.name}"`,
-      );
-    }
-  }
-
-  async #save(
-    path: string,
-    weights: Map<string, Float32Array>,
-    info: {
-      epoch: number;
-      bestEpoch?: number;
-      bestScore?: number;
-      history?: EpochRecord[];
-      optimizer?: boolean;
-      ema?: boolean;
-    },
-  ): Promise<void> {
-    const session = this.#requireSession("save");
-    const shapes = new Map<string, readonly number[]>();
-    for (const p of session.parameters) {
-      shapes.set(p.name, p.shape);
-      shapes.set(`adam_m:${p.name}`, p.shape);
-      shapes.set(`adam_v:${p.name}`, p.shape);
-      shapes.set(`sgd_buf:${p.name}`, p.shape);
-    }
-    for (const b of session.buffers) shapes.set(b.name, b.shape);
-    await saveCheckpoint(path, weights, {
-      model: this.model.name,
-      modelConfig: { ...this.model.config },
-      trainer: plainOptions(this.options),
-      step: session.step,
-      epoch: info.epoch,
-      bestEpoch: info.bestEpoch,
-      bestScore: info.bestScore,
-      history: info.history,
-      extra: info.ema || this.#multiLabel
-        ? { ...(info.ema ? { ema: true } : {}), ...(this.#multiLabel ? { multiLabel: true } : {}) }
-        : undefined,
-    }, {
-      shapes,
-      optimizer: info.optimizer ? await session.getOptimizerState() : undefined,
-    });
   }
 }
 
@@ -705,65 +655,16 @@ function checkDataset(ds: Dataset, model: Model, where: string): void {
   }
 }
 
-function accuracyOf(
-  probs: Float32Array,
-  labels: Int32Array,
-  k: number,
-  multiLabel: boolean,
-): number {
-  if (multiLabel) {
-    // mean per-label accuracy at 0.5 (labels and probs are both N×K)
-    let right = 0;
-    for (let i = 0; i < labels.length; i++) {
-      right += Number((probs[i] >= 0.5 ? 1 : 0) === labels[i]);
-    }
-    return labels.length ? right / labels.length : 0;
-  }
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
-    correct += Number(best === labels[i]);
-  }
-  return labels.length ? correct / labels.length : 0;
-}
-
-function safeAuc(
-  probs: Float32Array,
-  labels: Int32Array,
-  k: number,
-  multiLabel: boolean,
-): number | null {
-  if (multiLabel) {
-    const n = labels.length / k;
-    const per = aucPerLabel({ data: probs, dims: [n, k] }, { data: labels, dims: [n, k] })
-      .filter((a): a is number => a !== null);
-    return per.length ? per.reduce((a, b) => a + b, 0) / per.length : null;
-  }
-  try {
-    if (k === 2) {
-      const pos = new Float64Array(labels.length);
-      for (let i = 0; i < labels.length; i++) pos[i] = probs[i * 2 + 1];
-      return aucRoc(pos, labels);
-    }
-    return aucOvr({ data: probs, dims: [labels.length, k] }, labels);
-  } catch (err) {
-    if (err instanceof DegenerateSampleError) return null;
-    throw err;
-  }
-}
-
-function plainOptions(options: TrainerOptions): Record<string, unknown> {
-  const { backend, log: _log, logEpochs: _logEpochs, ...rest } = options;
-  return { ...rest, backend: typeof backend === "string" ? backend : backend?.name };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
+/** Throw {@linkcode NonFinitePredictionsError} at the first non-finite probability of `dataset`. */
+function checkFinite(probs: Float32Array, k: number, dataset: Dataset): void {
+  const bad = probs.findIndex((p) => !Number.isFinite(p));
+  if (bad < 0) return;
+  const image = Math.floor(bad / k);
+  throw new NonFinitePredictionsError(
+    `evaluate: the model's probabilities for image ${image} of ${datasetLabel(dataset)} are ` +
+      `${probs[bad]}: its weights are not finite (a diverged run?); ` +
+      `load a checkpoint from before the divergence or train with a lower learning rate`,
+    image,
+    probs[bad],
+  );
 }

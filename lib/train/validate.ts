@@ -7,8 +7,9 @@
  * @module
  */
 
+import type { FitSettings, TrainerOptions } from "./options.ts";
 import type { OptimizerConfig } from "./optim.ts";
-import { type LrSchedule, parseSchedule } from "./schedules.ts";
+import { parseSchedule } from "./schedules.ts";
 
 /** The valid range of a numeric option (bounds inclusive unless marked open). */
 export interface NumberRange {
@@ -105,28 +106,8 @@ export function checkOptimizerConfig(where: string, config: OptimizerConfig): vo
   }
 }
 
-/** The numeric and structural options of a `Trainer`, as {@linkcode checkTrainerOptions} sees them. */
-export interface TrainerOptionValues {
-  /** Optimizer. */
-  optimizer?: OptimizerConfig;
-  /** LR schedule. */
-  schedule?: LrSchedule;
-  /** Label smoothing. */
-  labelSmoothing?: number;
-  /** Per-class loss weights. */
-  classWeights?: number[];
-  /** Gradient clipping norm. */
-  clipGradNorm?: number;
-  /** EMA decay. */
-  emaDecay?: number;
-  /** Seed. */
-  seed?: number;
-  /** Eval batch size. */
-  evalBatchSize?: number;
-}
-
 /** Check a `Trainer`'s options for a model with `numClasses` outputs; errors start with `Trainer:`. */
-export function checkTrainerOptions(options: TrainerOptionValues, numClasses: number): void {
+export function checkTrainerOptions(options: TrainerOptions, numClasses: number): void {
   const where = "Trainer";
   if (options.optimizer !== undefined) checkOptimizerConfig(where, options.optimizer);
   if (options.schedule !== undefined) {
@@ -170,20 +151,8 @@ export function checkTrainerOptions(options: TrainerOptionValues, numClasses: nu
   }
 }
 
-/** The numeric options of `fit`, as {@linkcode checkFitOptions} sees them. */
-export interface FitOptionValues {
-  /** Epoch budget. */
-  epochs: number;
-  /** Train batch size. */
-  batchSize: number;
-  /** Step cap per epoch. */
-  maxStepsPerEpoch?: number;
-  /** Early stopping. */
-  earlyStopping?: { patience: number; minDelta?: number; minEpochs?: number };
-}
-
 /** Check `fit`'s options; errors start with `fit:`. */
-export function checkFitOptions(options: FitOptionValues): void {
+export function checkFitOptions(options: FitSettings): void {
   const where = "fit";
   if (!options || typeof options !== "object") {
     throw new TypeError(`${where}: options { epochs, batchSize, ... } are required`);
