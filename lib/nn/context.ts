@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Graph, type Tensor } from "../onnx/graph.ts";
+import { Graph, sizeOf, type Tensor } from "../onnx/graph.ts";
 import type { Init } from "./init.ts";
 
 /** What a model is being built for. */
@@ -49,6 +49,12 @@ export interface NoiseInfo {
   shape: number[];
   /** Kept elements are scaled by `1 / (1 - rate)`, dropped ones are 0. */
   rate: number;
+}
+
+/** Options of {@linkcode ModelContext.param}. */
+export interface ParamOptions {
+  /** Apply weight decay (default: for rank ≥ 2, i.e. weights, not biases or norms). */
+  decay?: boolean;
 }
 
 /** Options of {@linkcode ModelContext}. */
@@ -99,7 +105,7 @@ export class ModelContext {
     name: string,
     shape: readonly number[],
     init: Init,
-    options: { decay?: boolean } = {},
+    options: ParamOptions = {},
   ): Tensor {
     if (this.params.has(name) || this.buffers.has(name)) {
       throw new Error(`model: parameter "${name}" is declared twice`);
@@ -145,7 +151,7 @@ export class ModelContext {
     if (this.mode !== "export") return this.graph.input(name, "float32", shape);
     const data = this.#values!.get(name);
     if (!data) throw new Error(`export: no value for "${name}"`);
-    if (data.length !== shape.reduce((a, b) => a * b, 1)) {
+    if (data.length !== sizeOf(shape)) {
       throw new Error(`export: "${name}" has ${data.length} values, expected shape [${shape}]`);
     }
     return this.graph.constant(data, shape);
@@ -154,7 +160,7 @@ export class ModelContext {
   /** Total number of trainable parameter elements. */
   get parameterCount(): number {
     let n = 0;
-    for (const { info } of this.params.values()) n += info.shape.reduce((a, b) => a * b, 1);
+    for (const { info } of this.params.values()) n += sizeOf(info.shape);
     return n;
   }
 }

@@ -7,6 +7,7 @@
  */
 
 import type { Rng } from "../util/rng.ts";
+import { sizeOf } from "../util/shape.ts";
 
 /** How a parameter or buffer is initialized. */
 export type Init =
@@ -15,11 +16,18 @@ export type Init =
   | { kind: "truncNormal"; std: number; bound?: number }
   | { kind: "uniform"; bound: number };
 
+/** A weight's fans (see {@linkcode fans}). */
+export interface Fans {
+  /** Inputs per output unit: `in_channels · kernel area`. */
+  fanIn: number;
+  /** Outputs per input unit: `out_channels · kernel area`. */
+  fanOut: number;
+}
+
 /** `fan_in` and `fan_out` of a weight shape as PyTorch computes them. */
-export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+export function fans(shape: readonly number[]): Fans {
   if (shape.length < 2) return { fanIn: shape[0] ?? 1, fanOut: shape[0] ?? 1 };
-  let receptive = 1;
-  for (let i = 2; i < shape.length; i++) receptive *= shape[i];
+  const receptive = sizeOf(shape.slice(2));
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
 }
 

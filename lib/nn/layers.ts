@@ -180,12 +180,18 @@ export function linear(ctx: ModelContext, name: string, x: Tensor, o: LinearOpti
   return x.rank === 2 ? y : reshape(y, [...x.shape.slice(0, -1), o.out]);
 }
 
+/** Options of {@linkcode layerNorm}. */
+export interface LayerNormOptions {
+  /** Added to the variance (default 1e-5; timm's ViT uses 1e-6). */
+  eps?: number;
+}
+
 /** Layer norm over the last axis: `name.weight`, `name.bias` (timm's ViT uses eps 1e-6). */
 export function layerNorm(
   ctx: ModelContext,
   name: string,
   x: Tensor,
-  o: { eps?: number } = {},
+  o: LayerNormOptions = {},
 ): Tensor {
   const d = x.shape[x.rank - 1];
   const w = ctx.param(`${name}.weight`, [d], { kind: "constant", value: 1 }, { decay: false });
@@ -234,14 +240,29 @@ export function globalAvgPoolFlat(x: Tensor): Tensor {
   return flatten(globalAveragePool(x), 1);
 }
 
+/** Options of {@linkcode maxPool2d}. */
+export interface MaxPool2dOptions {
+  /** Window side. */
+  kernel: number;
+  /** Stride (default: the kernel). */
+  stride?: number;
+  /** Padding on every side (default 0). */
+  pad?: number;
+}
+
 /** Max pooling with a square window. */
-export function maxPool2d(
-  x: Tensor,
-  o: { kernel: number; stride?: number; pad?: number },
-): Tensor {
+export function maxPool2d(x: Tensor, o: MaxPool2dOptions): Tensor {
   const s = o.stride ?? o.kernel;
   const p = o.pad ?? 0;
   return maxPool(x, { kernel: [o.kernel, o.kernel], strides: [s, s], pads: [p, p, p, p] });
+}
+
+/** Options of {@linkcode squeezeExcite}. */
+export interface SqueezeExciteOptions {
+  /** Channels of the bottleneck. */
+  reduced: number;
+  /** Activation after the reduction (default SiLU). */
+  act?: (t: Tensor) => Tensor;
 }
 
 /**
@@ -252,7 +273,7 @@ export function squeezeExcite(
   ctx: ModelContext,
   name: string,
   x: Tensor,
-  o: { reduced: number; act?: (t: Tensor) => Tensor },
+  o: SqueezeExciteOptions,
 ): Tensor {
   const c = x.shape[1];
   const act = o.act ?? silu;
@@ -262,18 +283,33 @@ export function squeezeExcite(
   return mul(x, s);
 }
 
+/** Options of {@linkcode mlp}. */
+export interface MlpOptions {
+  /** Hidden width. */
+  hidden: number;
+  /** Weight init (default: PyTorch's U(±1/√fan_in)). */
+  init?: Init;
+  /** Bias init (default: PyTorch's U(±1/√fan_in)). */
+  biasInit?: Init;
+}
+
 /** timm's ViT `Mlp`: `fc2(act(fc1(x)))`. */
-export function mlp(
-  ctx: ModelContext,
-  name: string,
-  x: Tensor,
-  o: { hidden: number; init?: Init; biasInit?: Init },
-): Tensor {
+export function mlp(ctx: ModelContext, name: string, x: Tensor, o: MlpOptions): Tensor {
   const d = x.shape[x.rank - 1];
   const h = gelu(
     linear(ctx, `${name}.fc1`, x, { out: o.hidden, init: o.init, biasInit: o.biasInit }),
   );
   return linear(ctx, `${name}.fc2`, h, { out: d, init: o.init, biasInit: o.biasInit });
+}
+
+/** Options of {@linkcode attention}. */
+export interface AttentionOptions {
+  /** Number of heads (divides the embedding). */
+  heads: number;
+  /** Weight init of the projections (default: PyTorch's U(±1/√fan_in)). */
+  init?: Init;
+  /** Bias init of the projections (default: PyTorch's U(±1/√fan_in)). */
+  biasInit?: Init;
 }
 
 /**
@@ -284,7 +320,7 @@ export function attention(
   ctx: ModelContext,
   name: string,
   x: Tensor,
-  o: { heads: number; init?: Init; biasInit?: Init },
+  o: AttentionOptions,
 ): Tensor {
   const [n, t, d] = x.shape;
   const heads = o.heads;

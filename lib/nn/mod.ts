@@ -12,10 +12,12 @@ export {
   type ModelContextOptions,
   type NoiseInfo,
   type ParamInfo,
+  type ParamOptions,
 } from "./context.ts";
-export { fans, type Init, initValues, kaimingNormal, torchDefault } from "./init.ts";
+export { type Fans, fans, type Init, initValues, kaimingNormal, torchDefault } from "./init.ts";
 export {
   attention,
+  type AttentionOptions,
   batchNorm2d,
   type BatchNormOptions,
   conv2d,
@@ -25,12 +27,16 @@ export {
   gelu,
   globalAvgPoolFlat,
   layerNorm,
+  type LayerNormOptions,
   linear,
   type LinearOptions,
   maxPool2d,
+  type MaxPool2dOptions,
   mlp,
+  type MlpOptions,
   relu,
   silu,
   squeezeExcite,
+  type SqueezeExciteOptions,
 } from "./layers.ts";
 export type { Model } from "./model.ts";

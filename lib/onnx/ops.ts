@@ -1,14 +1,15 @@
 /**
  * ONNX operators over symbolic tensors, each with shape inference and a
  * readable error on bad shapes. Only operators that ONNX Runtime's WebGPU
- * execution provider runs on the GPU are offered for train programs (see
- * DESIGN.md); `shape` and the dynamic-batch path of `expandToBatch` exist for
- * inference export only.
+ * execution provider runs on the GPU are offered for train programs (the
+ * webgpu backend refuses programs that would fall back to the CPU; README,
+ * "Backends"); `shape` and the dynamic-batch path of `expandToBatch` exist
+ * for inference export only.
  *
  * @module
  */
 
-import type { AttributeValue } from "./proto.ts";
+import { type AttributeValue, ONNX_DTYPE } from "./proto.ts";
 import { type DType, formatShape, type Shape, sizeOf, type Tensor } from "./graph.ts";
 
 function fail(op: string, message: string, ...tensors: Tensor[]): never {
@@ -32,7 +33,21 @@ function normAxis(op: string, axis: number, rank: number): number {
   return a;
 }
 
-/** Normalize (possibly negative) axes against `rank`, sorted ascending. */
+/**
+ * Normalize (possibly negative) axes against `rank`, sorted ascending.
+ *
+ * @param op The operator name used in errors.
+ * @param axes The axes, possibly negative.
+ * @param rank The rank they index.
+ * @returns The axes in `[0, rank)`, ascending; throws when one is out of range or listed twice.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { ops } from "@medtune/medtune/engine";
+ *
+ * console.log(ops.normAxes("ReduceSum", [-1, 0], 3)); // [0, 2]
+ * ```
+ */
 export function normAxes(op: string, axes: readonly number[], rank: number): number[] {
   const out = axes.map((a) => normAxis(op, a, rank)).sort((a, b) => a - b);
   for (let i = 1; i < out.length; i++) {
@@ -41,7 +56,21 @@ export function normAxes(op: string, axes: readonly number[], rank: number): num
   return out;
 }
 
-/** Numpy-style broadcast of two shapes; throws naming `op` when incompatible. */
+/**
+ * Numpy-style broadcast of two shapes; throws naming `op` when incompatible.
+ *
+ * @param op The operator name used in errors.
+ * @param a The first shape.
+ * @param b The second shape.
+ * @returns The broadcast shape; throws naming `op` when the shapes do not broadcast.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { ops } from "@medtune/medtune/engine";
+ *
+ * console.log(ops.broadcastShapes("Add", [2, 1, 4], [3, 1])); // [2, 3, 4]
+ * ```
+ */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);
   const out: number[] = [];
@@ -98,105 +127,471 @@ function lift(like: Tensor, v: Tensor | number): Tensor {
 
 // ---------------------------------------------------------------- elementwise
 
-/** Elementwise `a + b` (broadcasting). */
+/**
+ * Elementwise `a + b` (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.add(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function add(a: Tensor, b: Tensor | number): Tensor {
   return binary("Add", a, lift(a, b));
 }
-/** Elementwise `a - b` (broadcasting). */
+/**
+ * Elementwise `a - b` (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.sub(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   return binary("Sub", a, lift(a, b));
 }
-/** Elementwise `a * b` (broadcasting). */
+/**
+ * Elementwise `a * b` (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.mul(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   return binary("Mul", a, lift(a, b));
 }
-/** Elementwise `a / b` (broadcasting). */
+/**
+ * Elementwise `a / b` (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.div(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function div(a: Tensor, b: Tensor | number): Tensor {
   return binary("Div", a, lift(a, b));
 }
-/** Elementwise `a ** b` (broadcasting). */
+/**
+ * Elementwise `a ** b` (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.pow(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function pow(a: Tensor, b: Tensor | number): Tensor {
   return binary("Pow", a, lift(a, b));
 }
-/** Elementwise maximum of two tensors (broadcasting). */
+/**
+ * Elementwise maximum of two tensors (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.maximum(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function maximum(a: Tensor, b: Tensor | number): Tensor {
   return binary("Max", a, lift(a, b));
 }
-/** Elementwise minimum of two tensors (broadcasting). */
+/**
+ * Elementwise minimum of two tensors (broadcasting).
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number (a scalar constant of `a`'s dtype).
+ * @returns A tensor of the broadcast shape of `a` and `b`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [3]);
+ * const y = ops.minimum(a, b);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function minimum(a: Tensor, b: Tensor | number): Tensor {
   return binary("Min", a, lift(a, b));
 }
-/** Elementwise `a == b` as bool. */
+/**
+ * Elementwise `a == b` as bool.
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number.
+ * @returns A bool tensor of the broadcast shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4]);
+ * const mask = ops.equal(x, 0);
+ * console.log(mask.dtype); // "bool"
+ * ```
+ */
 export function equal(a: Tensor, b: Tensor | number): Tensor {
   return binary("Equal", a, lift(a, b), "bool");
 }
-/** Elementwise `a > b` as bool. */
+/**
+ * Elementwise `a > b` as bool.
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number.
+ * @returns A bool tensor of the broadcast shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4]);
+ * const mask = ops.greater(x, 0);
+ * console.log(mask.dtype); // "bool"
+ * ```
+ */
 export function greater(a: Tensor, b: Tensor | number): Tensor {
   return binary("Greater", a, lift(a, b), "bool");
 }
-/** Elementwise `a < b` as bool. */
+/**
+ * Elementwise `a < b` as bool.
+ *
+ * @param a The left operand.
+ * @param b The right operand: a tensor of the same dtype, or a number.
+ * @returns A bool tensor of the broadcast shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4]);
+ * const mask = ops.less(x, 0);
+ * console.log(mask.dtype); // "bool"
+ * ```
+ */
 export function less(a: Tensor, b: Tensor | number): Tensor {
   return binary("Less", a, lift(a, b), "bool");
 }
-/** Elementwise logical not. */
+/**
+ * Elementwise logical not.
+ *
+ * @param x A bool tensor.
+ * @returns A bool tensor of `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4]);
+ * const y = ops.not(ops.greater(x, 0));
+ * console.log(y.dtype); // "bool"
+ * ```
+ */
 export function not(x: Tensor): Tensor {
   if (x.dtype !== "bool") fail("Not", "expects a bool input", x);
   return unary("Not", x);
 }
-/** Elementwise `-x`. */
+/**
+ * Elementwise `-x`.
+ *
+ * @param x The input.
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.neg(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function neg(x: Tensor): Tensor {
   return unary("Neg", x);
 }
-/** Elementwise square root. */
+/**
+ * Elementwise square root.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.sqrt(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function sqrt(x: Tensor): Tensor {
   floatOnly("Sqrt", x);
   return unary("Sqrt", x);
 }
-/** Elementwise `e ** x`. */
+/**
+ * Elementwise `e ** x`.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.exp(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function exp(x: Tensor): Tensor {
   floatOnly("Exp", x);
   return unary("Exp", x);
 }
-/** Elementwise natural logarithm. */
+/**
+ * Elementwise natural logarithm.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.log(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function log(x: Tensor): Tensor {
   floatOnly("Log", x);
   return unary("Log", x);
 }
-/** Elementwise absolute value. */
+/**
+ * Elementwise absolute value.
+ *
+ * @param x The input.
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.abs(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function abs(x: Tensor): Tensor {
   return unary("Abs", x);
 }
-/** Elementwise `max(x, 0)`. */
+/**
+ * Elementwise `max(x, 0)`.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.relu(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function relu(x: Tensor): Tensor {
   floatOnly("Relu", x);
   return unary("Relu", x);
 }
-/** Elementwise logistic sigmoid. */
+/**
+ * Elementwise logistic sigmoid.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.sigmoid(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function sigmoid(x: Tensor): Tensor {
   floatOnly("Sigmoid", x);
   return unary("Sigmoid", x);
 }
-/** Elementwise hyperbolic tangent. */
+/**
+ * Elementwise hyperbolic tangent.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.tanh(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function tanh(x: Tensor): Tensor {
   floatOnly("Tanh", x);
   return unary("Tanh", x);
 }
-/** Elementwise error function. */
+/**
+ * Elementwise error function.
+ *
+ * @param x The input (float32).
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.erf(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function erf(x: Tensor): Tensor {
   floatOnly("Erf", x);
   return unary("Erf", x);
 }
-/** A copy of `x` (a new tensor name). */
+/**
+ * A copy of `x` (a new tensor name).
+ *
+ * @param x The input.
+ * @returns A tensor of `x`'s shape and dtype.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.identity(x);
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function identity(x: Tensor): Tensor {
   return unary("Identity", x);
 }
-/** Convert `x` to `to`. */
+/**
+ * Convert `x` to `to`.
+ *
+ * @param x The input.
+ * @param to The element type to convert to.
+ * @returns `x` itself when it already has type `to`, else a Cast of it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4]);
+ * const mask = ops.cast(ops.greater(x, 0), "float32");
+ * console.log(mask.dtype); // "float32"
+ * ```
+ */
 export function cast(x: Tensor, to: DType): Tensor {
   if (x.dtype === to) return x;
-  const code = { float32: 1, int32: 6, int64: 7, bool: 9 }[to];
-  return x.graph.addNode("Cast", [x], [{ dtype: to, shape: x.shape }], { to: int(code) })[0];
+  return x.graph.addNode("Cast", [x], [{ dtype: to, shape: x.shape }], {
+    to: int(ONNX_DTYPE[to]),
+  })[0];
 }
-/** `cond ? a : b` elementwise (broadcasting over all three). */
+/**
+ * `cond ? a : b` elementwise (broadcasting over all three).
+ *
+ * @param cond The bool condition.
+ * @param a Values where `cond` is true (a tensor or a number).
+ * @param b Values where it is false (a tensor or a number).
+ * @returns A tensor of the broadcast shape of all three.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const y = ops.where(ops.less(x, 0), 0, x); // relu
+ * console.log(y.shape); // [2, 3]
+ * ```
+ */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   if (cond.dtype !== "bool") fail("Where", "condition must be bool", cond);
   const ta = typeof a === "number"
@@ -207,8 +602,32 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const shape = broadcastShapes("Where", broadcastShapes("Where", cond.shape, ta.shape), tb.shape);
   return cond.graph.addNode("Where", [cond, ta, tb], [{ dtype, shape }])[0];
 }
-/** Clamp `x` into `[min, max]` (either bound may be omitted). */
-export function clip(x: Tensor, options: { min?: number; max?: number }): Tensor {
+/** Options of {@linkcode clip}. */
+export interface ClipOptions {
+  /** Lower bound (none when omitted). */
+  min?: number;
+  /** Upper bound (none when omitted). */
+  max?: number;
+}
+
+/**
+ * Clamp `x` into `[min, max]` (either bound may be omitted).
+ *
+ * @param x The input.
+ * @param options The bounds; either may be omitted.
+ * @returns A tensor of `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4]);
+ * const y = ops.clip(x, { min: -1, max: 1 });
+ * console.log(y.shape); // [4]
+ * ```
+ */
+export function clip(x: Tensor, options: ClipOptions): Tensor {
   const g = x.graph;
   const lo = options.min === undefined ? null : g.scalar(options.min, x.dtype);
   const hi = options.max === undefined ? null : g.scalar(options.max, x.dtype);
@@ -217,7 +636,23 @@ export function clip(x: Tensor, options: { min?: number; max?: number }): Tensor
 
 // --------------------------------------------------------------- linear algebra
 
-/** Batched matrix product with numpy broadcasting of the batch dimensions (rank >= 2). */
+/**
+ * Batched matrix product with numpy broadcasting of the batch dimensions (rank >= 2).
+ *
+ * @param a The left matrices `[..., m, k]`.
+ * @param b The right matrices `[..., k, n]`.
+ * @returns The products `[...batch, m, n]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [8, 2, 3]);
+ * const b = g.input("b", "float32", [3, 4]);
+ * console.log(ops.matmul(a, b).shape); // [8, 2, 4]
+ * ```
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   sameDtype("MatMul", a, b);
   if (a.rank < 2 || b.rank < 2) fail("MatMul", "inputs must have rank >= 2", a, b);
@@ -240,7 +675,26 @@ export interface GemmOptions {
   beta?: number;
 }
 
-/** `alpha * op(A) @ op(B) + beta * C` for 2-D A and B. */
+/**
+ * `alpha * op(A) @ op(B) + beta * C` for 2-D A and B.
+ *
+ * @param a `A`, 2-D.
+ * @param b `B`, 2-D.
+ * @param c `C`, broadcast to the product's shape, or null.
+ * @param options Transposes and scales.
+ * @returns The `[m, n]` result.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4, 3]);
+ * const w = g.input("w", "float32", [5, 3]);
+ * const b = g.input("b", "float32", [5]);
+ * console.log(ops.gemm(x, w, b, { transB: true }).shape); // [4, 5]
+ * ```
+ */
 export function gemm(a: Tensor, b: Tensor, c: Tensor | null, options: GemmOptions = {}): Tensor {
   if (a.rank !== 2 || b.rank !== 2) fail("Gemm", "A and B must be 2-D", a, b);
   const [m, k] = options.transA ? [a.shape[1], a.shape[0]] : a.shape;
@@ -283,7 +737,19 @@ export interface Window2d {
   dilations: [number, number];
 }
 
-/** Fill in window defaults. */
+/**
+ * Fill in window defaults.
+ *
+ * @param options Strides, pads and dilations, any omitted.
+ * @returns The window with defaults filled in (1, 0, 1).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { ops } from "@medtune/medtune/engine";
+ *
+ * console.log(ops.window2d({ strides: [2, 2] }).pads); // [0, 0, 0, 0]
+ * ```
+ */
 export function window2d(options: WindowOptions): Window2d {
   const s = options.strides ?? [1, 1];
   const p = options.pads ?? [0, 0, 0, 0];
@@ -296,7 +762,26 @@ function windowOut(size: number, k: number, s: number, p0: number, p1: number, d
   return Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 }
 
-/** 2-D convolution: X `[N, C, H, W]`, W `[M, C/group, kH, kW]`, optional bias `[M]`. */
+/**
+ * 2-D convolution: X `[N, C, H, W]`, W `[M, C/group, kH, kW]`, optional bias `[M]`.
+ *
+ * @param x The input `[N, C, H, W]`.
+ * @param w The weight `[M, C/group, kH, kW]`.
+ * @param bias The bias `[M]`, or null.
+ * @param options Strides, pads, dilations and group.
+ * @returns The output `[N, M, OH, OW]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [1, 3, 28, 28]);
+ * const w = g.input("w", "float32", [8, 3, 3, 3]);
+ * const y = ops.conv(x, w, null, { strides: [2, 2], pads: [1, 1, 1, 1] });
+ * console.log(y.shape); // [1, 8, 14, 14]
+ * ```
+ */
 export function conv(x: Tensor, w: Tensor, bias: Tensor | null, options: ConvOptions = {}): Tensor {
   const op = "Conv";
   if (x.rank !== 4 || w.rank !== 4) fail(op, "expects 4-D input and weight", x, w);
@@ -329,7 +814,30 @@ export interface ConvTransposeOptions extends ConvOptions {
   outputPadding?: readonly number[];
 }
 
-/** 2-D transposed convolution: X `[N, C, H, W]`, W `[C, M/group, kH, kW]`. */
+/**
+ * 2-D transposed convolution: X `[N, C, H, W]`, W `[C, M/group, kH, kW]`.
+ *
+ * @param x The input `[N, C, H, W]`.
+ * @param w The weight `[C, M/group, kH, kW]`.
+ * @param bias The bias `[M]`, or null.
+ * @param options Strides, pads, dilations, group and output padding.
+ * @returns The output `[N, M, OH, OW]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [1, 8, 14, 14]);
+ * const w = g.input("w", "float32", [8, 3, 3, 3]);
+ * const y = ops.convTranspose(x, w, null, {
+ *   strides: [2, 2],
+ *   pads: [1, 1, 1, 1],
+ *   outputPadding: [1, 1],
+ * });
+ * console.log(y.shape); // [1, 3, 28, 28]
+ * ```
+ */
 export function convTranspose(
   x: Tensor,
   w: Tensor,
@@ -389,15 +897,53 @@ function pool(op: string, x: Tensor, options: PoolOptions, extra: Record<string,
   return x.graph.addNode(op, [x], [{ dtype: x.dtype, shape: [n, c, oh, ow] }], attrs)[0];
 }
 
-/** 2-D max pooling (floor mode, no indices output). */
+/**
+ * 2-D max pooling (floor mode, no indices output).
+ *
+ * @param x The input `[N, C, H, W]`.
+ * @param options Kernel, strides, pads and dilations.
+ * @returns The pooled `[N, C, OH, OW]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [1, 8, 28, 28]);
+ * const y = ops.maxPool(x, { kernel: [2, 2], strides: [2, 2] });
+ * console.log(y.shape); // [1, 8, 14, 14]
+ * ```
+ */
 export function maxPool(x: Tensor, options: PoolOptions): Tensor {
   return pool("MaxPool", x, options, {});
 }
 
-/** 2-D average pooling; padded cells count in the divisor only when `countIncludePad`. */
+/** Options of {@linkcode averagePool}. */
+export interface AveragePoolOptions extends PoolOptions {
+  /** Count padded cells in the divisor (default false). */
+  countIncludePad?: boolean;
+}
+
+/**
+ * 2-D average pooling; padded cells count in the divisor only when `countIncludePad`.
+ *
+ * @param x The input `[N, C, H, W]`.
+ * @param options Kernel, strides, pads, dilations and `countIncludePad`.
+ * @returns The pooled `[N, C, OH, OW]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [1, 8, 28, 28]);
+ * const y = ops.averagePool(x, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+ * console.log(y.shape); // [1, 8, 14, 14]
+ * ```
+ */
 export function averagePool(
   x: Tensor,
-  options: PoolOptions & { countIncludePad?: boolean },
+  options: AveragePoolOptions,
 ): Tensor {
   const extra: Record<string, AttributeValue> = options.countIncludePad
     ? { count_include_pad: int(1) }
@@ -405,7 +951,21 @@ export function averagePool(
   return pool("AveragePool", x, options, extra);
 }
 
-/** Mean over the spatial dimensions: `[N, C, H, W]` → `[N, C, 1, 1]`. */
+/**
+ * Mean over the spatial dimensions: `[N, C, H, W]` → `[N, C, 1, 1]`.
+ *
+ * @param x The input `[N, C, H, W]`.
+ * @returns The means `[N, C, 1, 1]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 8, 7, 7]);
+ * console.log(ops.globalAveragePool(x).shape); // [2, 8, 1, 1]
+ * ```
+ */
 export function globalAveragePool(x: Tensor): Tensor {
   if (x.rank !== 4) fail("GlobalAveragePool", "expects a 4-D input", x);
   const [n, c] = x.shape;
@@ -441,7 +1001,24 @@ function reduce(op: string, x: Tensor, axes: readonly number[], options: ReduceO
   return x.graph.addNode(op, [x], [{ dtype: x.dtype, shape }], attrs)[0];
 }
 
-/** Sum over `axes`. */
+/**
+ * Sum over `axes`.
+ *
+ * @param x The input.
+ * @param axes The axes to reduce (negative counts from the end).
+ * @param options Whether to keep reduced axes as size 1 (default true).
+ * @returns The reduced tensor.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * const y = ops.reduceSum(x, [1, 2], { keepdims: false });
+ * console.log(y.shape); // [2]
+ * ```
+ */
 export function reduceSum(
   x: Tensor,
   axes: readonly number[],
@@ -449,7 +1026,24 @@ export function reduceSum(
 ): Tensor {
   return reduce("ReduceSum", x, axes, options);
 }
-/** Mean over `axes`. */
+/**
+ * Mean over `axes`.
+ *
+ * @param x The input.
+ * @param axes The axes to reduce (negative counts from the end).
+ * @param options Whether to keep reduced axes as size 1 (default true).
+ * @returns The reduced tensor.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * const y = ops.reduceMean(x, [1, 2], { keepdims: false });
+ * console.log(y.shape); // [2]
+ * ```
+ */
 export function reduceMean(
   x: Tensor,
   axes: readonly number[],
@@ -457,7 +1051,24 @@ export function reduceMean(
 ): Tensor {
   return reduce("ReduceMean", x, axes, options);
 }
-/** Maximum over `axes`. */
+/**
+ * Maximum over `axes`.
+ *
+ * @param x The input.
+ * @param axes The axes to reduce (negative counts from the end).
+ * @param options Whether to keep reduced axes as size 1 (default true).
+ * @returns The reduced tensor.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * const y = ops.reduceMax(x, [1, 2], { keepdims: false });
+ * console.log(y.shape); // [2]
+ * ```
+ */
 export function reduceMax(
   x: Tensor,
   axes: readonly number[],
@@ -465,7 +1076,24 @@ export function reduceMax(
 ): Tensor {
   return reduce("ReduceMax", x, axes, options);
 }
-/** Sum of squares over `axes`. */
+/**
+ * Sum of squares over `axes`.
+ *
+ * @param x The input.
+ * @param axes The axes to reduce (negative counts from the end).
+ * @param options Whether to keep reduced axes as size 1 (default true).
+ * @returns The reduced tensor.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * const y = ops.reduceSumSquare(x, [1, 2], { keepdims: false });
+ * console.log(y.shape); // [2]
+ * ```
+ */
 export function reduceSumSquare(
   x: Tensor,
   axes: readonly number[],
@@ -474,34 +1102,104 @@ export function reduceSumSquare(
   return reduce("ReduceSumSquare", x, axes, options);
 }
 
-/** All axes of `x`: `[0, 1, …, rank - 1]`. */
+/**
+ * All axes of `x`: `[0, 1, …, rank - 1]`.
+ *
+ * @param x The tensor.
+ * @returns `[0, 1, …, rank - 1]`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * const total = ops.reduceSum(x, ops.allAxes(x), { keepdims: false });
+ * console.log(total.shape); // []
+ * ```
+ */
 export function allAxes(x: Tensor): number[] {
   return x.shape.map((_, i) => i);
 }
 
-/** Inclusive cumulative sum along `axis`. */
+/**
+ * Inclusive cumulative sum along `axis`.
+ *
+ * @param x The input.
+ * @param axis The axis to accumulate along (negative counts from the end).
+ * @returns A tensor of `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 5]);
+ * console.log(ops.cumsum(x, 1).shape); // [2, 5]
+ * ```
+ */
 export function cumsum(x: Tensor, axis: number): Tensor {
   const a = normAxis("CumSum", axis, x.rank);
   const axisT = x.graph.constant(Int32Array.of(a), []);
   return x.graph.addNode("CumSum", [x, axisT], [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
-/** Softmax along `axis` (default last). */
+/**
+ * Softmax along `axis` (default last).
+ *
+ * @param x The input (float32).
+ * @param axis The axis that sums to 1 (default last).
+ * @returns The probabilities, of `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const logits = g.input("logits", "float32", [4, 10]);
+ * console.log(ops.softmax(logits).shape); // [4, 10]
+ * ```
+ */
 export function softmax(x: Tensor, axis = -1): Tensor {
   floatOnly("Softmax", x);
   return unary("Softmax", x, { axis: int(normAxis("Softmax", axis, x.rank)) });
 }
 
+/** Options of {@linkcode layerNormalization}. */
+export interface LayerNormalizationOptions {
+  /** First normalized axis; it and all later axes are normalized (default -1). */
+  axis?: number;
+  /** Added to the variance (default 1e-5). */
+  epsilon?: number;
+}
+
 /**
- * Layer normalization over the trailing axes from `axis` (default last), with
- * `scale` and `bias` of the normalized shape. Returns `[y, mean, invStdDev]`;
- * the last two are kept for the backward pass.
+ * Layer normalization over the trailing axes from `axis` (default last), with `scale` and `bias`
+ * of the normalized shape. Returns `[y, mean, invStdDev]`; the last two are kept for the backward
+ * pass.
+ *
+ * @param x The input.
+ * @param scale The scale, of the normalized shape.
+ * @param bias The bias, of the normalized shape, or null.
+ * @param options The first normalized axis (default last) and epsilon (default 1e-5).
+ * @returns `[y, mean, invStdDev]`: the output, and the statistics (reduced axes kept as 1) that the backward pass reads.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 16, 192]);
+ * const scale = g.input("scale", "float32", [192]);
+ * const [y] = ops.layerNormalization(x, scale, null);
+ * console.log(y.shape); // [2, 16, 192]
+ * ```
  */
 export function layerNormalization(
   x: Tensor,
   scale: Tensor,
   bias: Tensor | null,
-  options: { axis?: number; epsilon?: number } = {},
+  options: LayerNormalizationOptions = {},
 ): [Tensor, Tensor, Tensor] {
   const op = "LayerNormalization";
   const axis = normAxis(op, options.axis ?? -1, x.rank);
@@ -519,11 +1217,52 @@ export function layerNormalization(
   return [outs[0], outs[1], outs[2]];
 }
 
-/** Inference-form batch normalization with running statistics. */
+/** The per-channel tensors of {@linkcode batchNormalization}, each `[C]`. */
+export interface BatchNormalizationParams {
+  /** Scale (γ). */
+  scale: Tensor;
+  /** Bias (β). */
+  bias: Tensor;
+  /** Running mean. */
+  mean: Tensor;
+  /** Running variance. */
+  variance: Tensor;
+}
+
+/** Options of {@linkcode batchNormalization}. */
+export interface BatchNormalizationOptions {
+  /** Added to the variance (default 1e-5). */
+  epsilon?: number;
+}
+
+/**
+ * Inference-form batch normalization with running statistics.
+ *
+ * @param x The input `[N, C, ...]`.
+ * @param params Scale, bias, running mean and running variance, each `[C]`.
+ * @param options Epsilon (default 1e-5).
+ * @returns The normalized tensor, of `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 8, 8]);
+ * const p = (name: string) => g.input(name, "float32", [3]);
+ * const y = ops.batchNormalization(x, {
+ *   scale: p("scale"),
+ *   bias: p("bias"),
+ *   mean: p("mean"),
+ *   variance: p("variance"),
+ * });
+ * console.log(y.shape); // [2, 3, 8, 8]
+ * ```
+ */
 export function batchNormalization(
   x: Tensor,
-  params: { scale: Tensor; bias: Tensor; mean: Tensor; variance: Tensor },
-  options: { epsilon?: number } = {},
+  params: BatchNormalizationParams,
+  options: BatchNormalizationOptions = {},
 ): Tensor {
   const c = x.shape[1];
   for (const t of [params.scale, params.bias, params.mean, params.variance]) {
@@ -541,7 +1280,23 @@ export function batchNormalization(
 
 // ---------------------------------------------------------------------- shape
 
-/** Reshape to `shape` (one entry may be -1). Encodes a leading 0 ("copy") when the first dimension is kept, so the graph also runs with a dynamic batch. */
+/**
+ * Reshape to `shape` (one entry may be -1). Encodes a leading 0 ("copy") when the first dimension
+ * is kept, so the graph also runs with a dynamic batch.
+ *
+ * @param x The input.
+ * @param shape The new shape, of the same size; one entry may be -1 (inferred).
+ * @returns `x` itself when the shape is unchanged, else a Reshape of it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * console.log(ops.reshape(x, [2, -1]).shape); // [2, 12]
+ * ```
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const op = "Reshape";
   const out = [...shape];
@@ -565,7 +1320,22 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return x.graph.addNode(op, [x, x.graph.int64s(encoded)], [{ dtype: x.dtype, shape: out }])[0];
 }
 
-/** Flatten to 2-D: dimensions before `axis` become the rows. */
+/**
+ * Flatten to 2-D: dimensions before `axis` become the rows.
+ *
+ * @param x The input.
+ * @param axis The first axis folded into the columns (default 1).
+ * @returns A 2-D tensor.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * console.log(ops.flatten(x).shape); // [2, 12]
+ * ```
+ */
 export function flatten(x: Tensor, axis = 1): Tensor {
   const a = axis < 0 ? axis + x.rank : axis;
   const rows = sizeOf(x.shape.slice(0, a));
@@ -574,7 +1344,22 @@ export function flatten(x: Tensor, axis = 1): Tensor {
   })[0];
 }
 
-/** Permute the axes. */
+/**
+ * Permute the axes.
+ *
+ * @param x The input.
+ * @param perm Output axis `i` is input axis `perm[i]`.
+ * @returns `x` itself for the identity permutation, else a Transpose of it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3, 4]);
+ * console.log(ops.transpose(x, [2, 0, 1]).shape); // [4, 2, 3]
+ * ```
+ */
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   if (perm.length !== x.rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
     fail("Transpose", `perm ${formatShape(perm)} is not a permutation of ${x.rank} axes`, x);
@@ -584,7 +1369,22 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   return x.graph.addNode("Transpose", [x], [{ dtype: x.dtype, shape }], { perm: ints(perm) })[0];
 }
 
-/** Remove size-1 `axes`. */
+/**
+ * Remove size-1 `axes`.
+ *
+ * @param x The input.
+ * @param axes The size-1 axes to remove.
+ * @returns The tensor without those axes.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 1, 4]);
+ * console.log(ops.squeeze(x, [1]).shape); // [2, 4]
+ * ```
+ */
 export function squeeze(x: Tensor, axes: readonly number[]): Tensor {
   const ax = normAxes("Squeeze", axes, x.rank);
   for (const a of ax) if (x.shape[a] !== 1) fail("Squeeze", `axis ${a} has size ${x.shape[a]}`, x);
@@ -592,7 +1392,22 @@ export function squeeze(x: Tensor, axes: readonly number[]): Tensor {
   return x.graph.addNode("Squeeze", [x, x.graph.int64s(ax)], [{ dtype: x.dtype, shape }])[0];
 }
 
-/** Insert size-1 `axes` (positions in the output). */
+/**
+ * Insert size-1 `axes` (positions in the output).
+ *
+ * @param x The input.
+ * @param axes Where the new size-1 axes go, as positions in the output.
+ * @returns The tensor with those axes added.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 4]);
+ * console.log(ops.unsqueeze(x, [0, 2]).shape); // [1, 2, 1, 4]
+ * ```
+ */
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   const rank = x.rank + axes.length;
   const ax = normAxes("Unsqueeze", axes, rank);
@@ -612,7 +1427,24 @@ export interface SliceSpec {
   ends: number[];
 }
 
-/** `x[starts:ends]` along `axes` (step 1); negative indices count from the end. */
+/**
+ * `x[starts:ends]` along `axes` (step 1); negative indices count from the end.
+ *
+ * @param x The input.
+ * @param starts The first index per axis.
+ * @param ends One past the last index per axis (clamped to the size).
+ * @param axes The sliced axes (default `0, 1, …`).
+ * @returns `x` itself when nothing is cut, else a Slice of it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4, 6]);
+ * console.log(ops.slice(x, [1, -4], [3, 5], [0, 1]).shape); // [2, 3]
+ * ```
+ */
 export function slice(
   x: Tensor,
   starts: readonly number[],
@@ -631,7 +1463,23 @@ export function slice(
   )[0];
 }
 
-/** Reverse `x` along `axes` (a Slice with step -1; not differentiable: for backward graphs). */
+/**
+ * Reverse `x` along `axes` (a Slice with step -1; not differentiable: for backward graphs).
+ *
+ * @param x The input.
+ * @param axes The axes to reverse.
+ * @returns A tensor of `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const w = g.input("w", "float32", [8, 3, 3, 3]);
+ * const flipped = ops.reverse(w, [2, 3]);
+ * console.log(flipped.shape); // [8, 3, 3, 3]
+ * ```
+ */
 export function reverse(x: Tensor, axes: readonly number[]): Tensor {
   const ax = axes.map((a) => normAxis("Slice", a, x.rank)).filter((a) => x.shape[a] > 1);
   if (ax.length === 0) return x;
@@ -649,7 +1497,24 @@ export function reverse(x: Tensor, axes: readonly number[]): Tensor {
   )[0];
 }
 
-/** Resolve slice bounds against `x`'s shape (clamped as ONNX does). */
+/**
+ * Resolve slice bounds against `x`'s shape (clamped as ONNX does).
+ *
+ * @param x The tensor sliced.
+ * @param starts The first index per axis.
+ * @param ends One past the last index per axis.
+ * @param axes The sliced axes (default `0, 1, …`).
+ * @returns Non-negative axes, starts and ends, clamped to `x`'s shape.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [4, 6]);
+ * console.log(ops.normSlice(x, [-2], [99], [1]).starts); // [4]
+ * ```
+ */
 export function normSlice(
   x: Tensor,
   starts: readonly number[],
@@ -666,7 +1531,23 @@ export function normSlice(
   return { axes: ax, starts: s, ends: e };
 }
 
-/** Join tensors along `axis`. */
+/**
+ * Join tensors along `axis`.
+ *
+ * @param xs The tensors, equal in shape outside `axis`.
+ * @param axis The axis to join along.
+ * @returns The joined tensor (the input itself when there is one).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 3]);
+ * const b = g.input("b", "float32", [2, 1]);
+ * console.log(ops.concat([a, b], 1).shape); // [2, 4]
+ * ```
+ */
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
   if (xs.length === 0) fail("Concat", "needs at least one input");
   if (xs.length === 1) return xs[0];
@@ -683,7 +1564,22 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   return xs[0].graph.addNode("Concat", xs, [{ dtype, shape }], { axis: int(a) })[0];
 }
 
-/** Broadcast `x` to `shape`. */
+/**
+ * Broadcast `x` to `shape`.
+ *
+ * @param x The input.
+ * @param shape The shape to broadcast to.
+ * @returns `x` itself when it has that shape already, else an Expand of it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [3, 1]);
+ * console.log(ops.expand(x, [2, 3, 4]).shape); // [2, 3, 4]
+ * ```
+ */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const out = broadcastShapes("Expand", x.shape, shape);
   if (formatShape(out) === formatShape(x.shape)) return x;
@@ -691,8 +1587,22 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 /**
- * Broadcast `x` (leading dimension 1) to `like`'s batch size. With a dynamic
- * batch the size is read at run time (Shape → Slice → Concat → Expand).
+ * Broadcast `x` (leading dimension 1) to `like`'s batch size. With a dynamic batch the size is
+ * read at run time (Shape → Slice → Concat → Expand).
+ *
+ * @param x A tensor with leading dimension 1 (e.g. a class token).
+ * @param like The tensor whose batch size to take.
+ * @returns `x` broadcast along its first axis.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const tokens = g.input("tokens", "float32", [8, 196, 192]);
+ * const cls = g.input("cls", "float32", [1, 1, 192]);
+ * console.log(ops.expandToBatch(cls, tokens).shape); // [8, 1, 192]
+ * ```
  */
 export function expandToBatch(x: Tensor, like: Tensor): Tensor {
   const target = [like.shape[0], ...x.shape.slice(1)];
@@ -708,7 +1618,24 @@ export function expandToBatch(x: Tensor, like: Tensor): Tensor {
   return g.addNode("Expand", [x, full], [{ dtype: x.dtype, shape: target }])[0];
 }
 
-/** Take entries of `x` along `axis` at `indices` (int32 or int64). */
+/**
+ * Take entries of `x` along `axis` at `indices` (int32 or int64).
+ *
+ * @param x The input.
+ * @param indices The indices (int32 or int64) of entries along `axis`.
+ * @param axis The axis to index (default 0).
+ * @returns `x` with `axis` replaced by the shape of `indices`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const table = g.input("table", "float32", [10, 4]);
+ * const rows = ops.gather(table, g.constant(Int32Array.of(2, 0, 2), [3]));
+ * console.log(rows.shape); // [3, 4]
+ * ```
+ */
 export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const a = normAxis("Gather", axis, x.rank);
   if (indices.dtype !== "int32" && indices.dtype !== "int64") {
@@ -718,12 +1645,40 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   return x.graph.addNode("Gather", [x, indices], [{ dtype: x.dtype, shape }], { axis: int(a) })[0];
 }
 
-/** Scatter `updates` into `data` at `indices` along `axis`, with an optional reduction. */
+/** Options of {@linkcode scatterElements}. */
+export interface ScatterElementsOptions {
+  /** The axis that `indices` index (default 0). */
+  axis?: number;
+  /** `add` sums updates that land on one element; `none` (default) overwrites. */
+  reduction?: "none" | "add";
+}
+
+/**
+ * Scatter `updates` into `data` at `indices` along `axis`, with an optional reduction.
+ *
+ * @param data The tensor written into.
+ * @param indices Where each update goes along the axis (the shape of `updates`).
+ * @param updates The values written.
+ * @param options The axis (default 0) and the reduction (`add` sums repeated indices).
+ * @returns A copy of `data` with the updates applied.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const zeros = ops.full(g.input("like", "float32", [1]), [4], 0);
+ * const idx = g.constant(Int32Array.of(1, 1), [2]);
+ * const upd = g.input("u", "float32", [2]);
+ * const y = ops.scatterElements(zeros, idx, upd, { reduction: "add" });
+ * console.log(y.shape); // [4]
+ * ```
+ */
 export function scatterElements(
   data: Tensor,
   indices: Tensor,
   updates: Tensor,
-  options: { axis?: number; reduction?: "none" | "add" } = {},
+  options: ScatterElementsOptions = {},
 ): Tensor {
   const a = normAxis("ScatterElements", options.axis ?? 0, data.rank);
   if (formatShape(indices.shape) !== formatShape(updates.shape)) {
@@ -738,7 +1693,23 @@ export function scatterElements(
   ], attrs)[0];
 }
 
-/** Constant-pad `x`: `pads` is `[begin_0, …, begin_r, end_0, …, end_r]` (non-negative). */
+/**
+ * Constant-pad `x`: `pads` is `[begin_0, …, begin_r, end_0, …, end_r]` (non-negative).
+ *
+ * @param x The input.
+ * @param pads `[begin_0, …, begin_r, end_0, …, end_r]`, non-negative.
+ * @param value The fill value (default 0).
+ * @returns `x` itself when no pad is set, else the padded tensor.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * console.log(ops.pad(x, [1, 0, 0, 2]).shape); // [3, 5]
+ * ```
+ */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   if (pads.length !== 2 * x.rank) fail("Pad", `pads needs ${2 * x.rank} entries`, x);
   if (pads.some((p) => p < 0)) fail("Pad", "negative pads are not supported; use slice", x);
@@ -750,7 +1721,23 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   ], { mode: { type: "string", value: "constant" } })[0];
 }
 
-/** A tensor of `shape` filled with `value` (a broadcast scalar, not a stored constant). */
+/**
+ * A tensor of `shape` filled with `value` (a broadcast scalar, not a stored constant).
+ *
+ * @param like A tensor whose graph and dtype the result takes.
+ * @param shape The result's shape.
+ * @param value The fill value.
+ * @returns An Expand of a scalar constant.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Graph, ops } from "@medtune/medtune/engine";
+ *
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * console.log(ops.full(x, [4, 4], 1).shape); // [4, 4]
+ * ```
+ */
 export function full(like: Tensor, shape: readonly number[], value: number): Tensor {
   return expand(like.graph.scalar(value, like.dtype), shape);
 }

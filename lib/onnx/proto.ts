@@ -67,8 +67,8 @@ export interface NodeSpec {
   domain?: string;
 }
 
-/** A whole model. */
-export interface ModelSpec {
+/** A whole model as {@linkcode encodeModel} writes it. */
+export interface ModelProtoSpec {
   /** Graph name. */
   graphName: string;
   /** Nodes in topological order. */
@@ -216,7 +216,7 @@ function writeValueInfo(w: Writer, v: ValueInfoSpec): void {
 }
 
 /** Encode a model as ONNX `ModelProto` bytes (IR version 8). */
-export function encodeModel(spec: ModelSpec): Uint8Array {
+export function encodeModel(spec: ModelProtoSpec): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // ir_version
   w.string(2, "medtune");

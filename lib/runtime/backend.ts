@@ -6,7 +6,14 @@
  * @module
  */
 
-import { type DType, dtypeOfData, type Graph, type Shape, type TensorData } from "../onnx/graph.ts";
+import {
+  type DType,
+  dtypeOfData,
+  type Graph,
+  type Shape,
+  sizeOf,
+  type TensorData,
+} from "../onnx/graph.ts";
 
 /** The backends medtune can run on. */
 export type BackendName = "cpu" | "wasm" | "webgpu";
@@ -82,8 +89,7 @@ export function ortType(dtype: DType): string {
 
 /** Check a tensor's data length against its shape, with a clear error. */
 export function checkDataLength(data: TensorData, shape: Shape, what: string): void {
-  let n = 1;
-  for (const d of shape) n *= d;
+  const n = sizeOf(shape);
   if (data.length !== n) {
     throw new Error(
       `${what}: expected ${n} values for shape [${shape.join(", ")}], got ${data.length}`,

@@ -1,7 +1,8 @@
 /**
  * The `cpu` backend: onnxruntime-node's native CPU execution provider, the
- * fast path without a GPU (about 6–7× the wasm backend, on par with PyTorch
- * per conv layer; see DESIGN.md). The package is imported on first use, so
+ * fast path without a GPU (about 6–7× the wasm backend and on par with
+ * PyTorch per conv layer, as measured by `deno task bench:compare`; see the
+ * README's "Backends"). The package is imported on first use, so
  * users who never pick this backend never download it.
  *
  * @module

@@ -62,6 +62,9 @@ interface Plan {
   group: number;
 }
 
+/** The plan of a Conv that runs on the blocked kernels. */
+type BlockedPlan = Plan & { layout: "OIHWBiBo" | "OIHWBo" };
+
 const roundUp = (n: number, block: number) => Math.ceil(n / block) * block;
 
 /**
@@ -183,16 +186,33 @@ function convAsGemm(
   return reshape(transpose(reshape(yRows, [n, l, m]), [0, 2, 1]), [n, m, oh, ow]);
 }
 
+/** What the rewrite of one graph shares between nodes. */
+interface Lowering {
+  /** The source graph. */
+  source: Graph;
+  /** The graph being built. */
+  out: Graph;
+  /** The NCHWc block size. */
+  block: number;
+  /** The rewritten tensor of a source tensor. */
+  get: (t: Tensor) => Tensor;
+  /** Blocked weights by source weight and layout: reordered once even when several convs share one. */
+  weights: Map<string, Tensor>;
+}
+
 /**
  * Rewrite every qualifying Conv of `graph` (non-constant weights) onto the
  * NCHWc kernels. Returns a new graph with the same inputs, constants and
  * outputs (by name); node order stays topological.
+ *
+ * @param graph The graph to rewrite (not modified).
+ * @param options The CPU's block size.
+ * @returns The rewritten graph and how many Conv nodes were lowered.
  */
 export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): NchwcLowering {
   const block = options.blockSize;
-  if (!(block > 1) || !graph.nodes.some((n) => plan(graph, n, block))) {
-    return { graph, lowered: 0 };
-  }
+  const plans = block > 1 ? graph.nodes.map((n) => plan(graph, n, block)) : [];
+  if (!plans.some((p) => p)) return { graph, lowered: 0 };
   const out = new Graph({ name: graph.name, dynamicBatch: graph.dynamicBatch });
   const map = new Map<Tensor, Tensor>();
   const get = (t: Tensor): Tensor => {
@@ -202,11 +222,10 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
   };
   for (const t of graph.inputs) map.set(t, out.input(t.name, t.dtype, t.shape));
   for (const [t, data] of graph.constants) map.set(t, out.constant(data, t.shape, t.dtype));
-  // Weights reordered once per weight tensor, even when several convs share one.
-  const reordered = new Map<string, Tensor>();
+  const ctx: Lowering = { source: graph, out, block, get, weights: new Map() };
   let lowered = 0;
-  for (const node of graph.nodes) {
-    const how = plan(graph, node, block);
+  graph.nodes.forEach((node, i) => {
+    const how = plans[i];
     const inputs = node.inputs.map((t) => (t ? get(t) : null));
     if (!how) {
       const results = out.addNode(
@@ -216,63 +235,86 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
         { ...node.attrs },
         node.domain,
       );
-      node.outputs.forEach((t, i) => map.set(t, results[i]));
-      continue;
+      node.outputs.forEach((t, k) => map.set(t, results[k]));
+      return;
     }
     const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
     const y = node.outputs[0];
-    if (how.layout === "gemm") {
-      map.set(y, convAsGemm(x, w, b, node, y.shape));
-      lowered++;
-      continue;
-    }
-    const [m, wIn] = w.shape;
-    const padded = how.outPadded !== m || how.inPadded !== wIn;
-    const key = `${node.inputs[1]!.id}/${how.layout}`;
-    let wBlocked = reordered.get(key);
-    if (!wBlocked) {
-      const producer = graph.producer(node.inputs[1]!);
-      const perm = producer?.op === "Transpose" ? producer.attrs.perm : undefined;
-      const swapped = !padded && perm?.type === "ints" && perm.value.join() === "1,0,2,3"
-        ? get(producer!.inputs[0]!)
-        : undefined;
-      const wPadded = pad(w, [0, 0, 0, 0, how.outPadded - m, how.inPadded - wIn, 0, 0]);
-      wBlocked = reorderWeight(wPadded, how.layout, block, swapped);
-      reordered.set(key, wBlocked);
-    }
-    const [n, c, h, wd] = x.shape;
-    const xBlocked = how.reorderInput
-      ? out.addNode(
-        "ReorderInput",
-        [x],
-        [{ dtype: "float32", shape: [n, roundUp(c, block), h, wd] }],
-        {},
-        NCHWC_DOMAIN,
-      )[0]
-      : x;
-    const attrs: Record<string, AttributeValue> = {
-      ...node.attrs,
-      group: { type: "int", value: how.group },
-    };
-    const bias = b && how.outPadded !== m ? pad(b, [0, how.outPadded - m]) : b;
-    const yBlocked = out.addNode(
-      "Conv",
-      bias ? [xBlocked, wBlocked, bias] : [xBlocked, wBlocked],
-      [{ dtype: "float32", shape: [y.shape[0], how.outPadded, y.shape[2], y.shape[3]] }],
-      attrs,
-      NCHWC_DOMAIN,
-    )[0];
-    const channels: AttributeValue = { type: "int", value: y.shape[1] };
-    const result = out.addNode(
-      "ReorderOutput",
-      [yBlocked],
-      [{ dtype: "float32", shape: y.shape }],
-      { channels },
-      NCHWC_DOMAIN,
-    )[0];
-    map.set(y, result);
+    map.set(
+      y,
+      how.layout === "gemm"
+        ? convAsGemm(x, w, b, node, y.shape)
+        : blockedConv(ctx, node, { ...how, layout: how.layout }, [x, w, b]),
+    );
     lowered++;
-  }
+  });
   for (const [name, t] of graph.outputs) out.output(name, get(t));
   return { graph: out, lowered };
+}
+
+/** A Conv's weight in the blocked layout, padded to the planned channels (shared per weight). */
+function blockedWeight(
+  ctx: Lowering,
+  node: Node,
+  how: BlockedPlan,
+  w: Tensor,
+): Tensor {
+  const [m, wIn] = w.shape;
+  const padded = how.outPadded !== m || how.inPadded !== wIn;
+  const key = `${node.inputs[1]!.id}/${how.layout}`;
+  let wBlocked = ctx.weights.get(key);
+  if (!wBlocked) {
+    const producer = ctx.source.producer(node.inputs[1]!);
+    const perm = producer?.op === "Transpose" ? producer.attrs.perm : undefined;
+    const swapped = !padded && perm?.type === "ints" && perm.value.join() === "1,0,2,3"
+      ? ctx.get(producer!.inputs[0]!)
+      : undefined;
+    const wPadded = pad(w, [0, 0, 0, 0, how.outPadded - m, how.inPadded - wIn, 0, 0]);
+    wBlocked = reorderWeight(wPadded, how.layout, ctx.block, swapped);
+    ctx.weights.set(key, wBlocked);
+  }
+  return wBlocked;
+}
+
+/** One Conv as ReorderInput → NCHWc Conv → ReorderOutput; returns the NCHW output. */
+function blockedConv(
+  ctx: Lowering,
+  node: Node,
+  how: BlockedPlan,
+  [x, w, b]: [Tensor, Tensor, Tensor | null],
+): Tensor {
+  const { out, block } = ctx;
+  const y = node.outputs[0];
+  const m = w.shape[0];
+  const wBlocked = blockedWeight(ctx, node, how, w);
+  const [n, c, h, wd] = x.shape;
+  const xBlocked = how.reorderInput
+    ? out.addNode(
+      "ReorderInput",
+      [x],
+      [{ dtype: "float32", shape: [n, roundUp(c, block), h, wd] }],
+      {},
+      NCHWC_DOMAIN,
+    )[0]
+    : x;
+  const attrs: Record<string, AttributeValue> = {
+    ...node.attrs,
+    group: { type: "int", value: how.group },
+  };
+  const bias = b && how.outPadded !== m ? pad(b, [0, how.outPadded - m]) : b;
+  const yBlocked = out.addNode(
+    "Conv",
+    bias ? [xBlocked, wBlocked, bias] : [xBlocked, wBlocked],
+    [{ dtype: "float32", shape: [y.shape[0], how.outPadded, y.shape[2], y.shape[3]] }],
+    attrs,
+    NCHWC_DOMAIN,
+  )[0];
+  const channels: AttributeValue = { type: "int", value: y.shape[1] };
+  return out.addNode(
+    "ReorderOutput",
+    [yBlocked],
+    [{ dtype: "float32", shape: y.shape }],
+    { channels },
+    NCHWC_DOMAIN,
+  )[0];
 }

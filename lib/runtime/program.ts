@@ -12,7 +12,7 @@
  * @module
  */
 
-import { formatShape, type Graph, type Shape, type TensorData } from "../onnx/graph.ts";
+import { formatShape, type Graph, type Shape, sizeOf, type TensorData } from "../onnx/graph.ts";
 import type { Backend, BackendSession, DeviceTensor } from "./backend.ts";
 import { findRefusedNodes } from "./diagnose.ts";
 
@@ -103,9 +103,13 @@ export interface RunOptions {
   remapState?: (key: string) => string;
 }
 
-interface InputInfo {
+/** A program input: name, element type and shape. */
+export interface ProgramInput {
+  /** Graph input name. */
   name: string;
+  /** Element type (`float32`, `int32`, …). */
   dtype: string;
+  /** Static shape. */
   shape: Shape;
 }
 
@@ -155,7 +159,7 @@ export class Program {
     private readonly session: BackendSession,
     /** Name used in errors. */
     readonly label: string,
-    private readonly inputs: InputInfo[],
+    private readonly inputs: ProgramInput[],
     /** Output names. */
     readonly outputNames: readonly string[],
     private readonly state: Readonly<Record<string, string>>,
@@ -163,7 +167,7 @@ export class Program {
   ) {}
 
   /** Names and shapes of the inputs fed from the host each run. */
-  get hostInputs(): { name: string; dtype: string; shape: Shape }[] {
+  get hostInputs(): ProgramInput[] {
     return this.inputs.filter((i) => !(i.name in this.state));
   }
 
@@ -188,8 +192,7 @@ export class Program {
       if (data === undefined) {
         throw new Error(`${this.label}: missing input "${input.name}" ${formatShape(input.shape)}`);
       }
-      let n = 1;
-      for (const d of input.shape) n *= d;
+      const n = sizeOf(input.shape);
       if (data.length !== n) {
         throw new Error(
           `${this.label}: input "${input.name}" needs ${n} values for ${

@@ -1,7 +1,8 @@
 /**
  * The `wasm` and `webgpu` backends: onnxruntime-web's `/webgpu` entry, which
- * carries the native C++ WebGPU execution provider and the wasm one (the
- * `/all` entry's JS EP is broken in Deno; see DESIGN.md).
+ * carries the native C++ WebGPU execution provider and the wasm one. (Not the
+ * `/all` entry: its JavaScript WebGPU execution provider does not work in
+ * Deno.)
  *
  * On WebGPU, state outputs stay in GPU buffers (`preferredOutputLocation`)
  * and a node that would fall back to the CPU makes session creation fail
@@ -114,7 +115,12 @@ const LIMIT_NAMES = [
   "maxStorageBuffersPerShaderStage",
 ] as const;
 
-/** Create the `webgpu` backend on the given or default adapter. */
+/**
+ * Create the `webgpu` backend on the given or default adapter.
+ *
+ * @param options The adapter to use (default: the high-performance one).
+ * @returns The backend; it throws when there is no WebGPU adapter.
+ */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<Backend> {
   const adapter = options.adapter ?? await requestAdapter();
   if (!adapter) {
@@ -124,19 +130,13 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     );
   }
   const summary = summarizeAdapter(adapter);
-  const requiredLimits: Record<string, number> = {};
-  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
-  const requiredFeatures = [...adapter.features].filter((f) =>
-    f === "shader-f16" || f === "subgroups"
-  ) as GPUFeatureName[];
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const device = await requestDevice(adapter);
   let lost: string | undefined;
   device.lost.then((info) => {
     lost = info.message;
   });
   const ort = await loadOrtWeb();
-  const uploads = new WeakMap<DeviceTensor, () => Promise<TensorData>>();
-  const reads = new WeakMap<DeviceTensor, Promise<TensorData>>();
+  const transfers = new GpuTransfers(ort, device);
   const check = () => {
     if (lost !== undefined) throw new Error(`webgpu backend: the device was lost (${lost})`);
   };
@@ -148,84 +148,129 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     })`,
     async createSession(model: Uint8Array, opts: SessionOptions = {}) {
       check();
-      const preferredOutputLocation: Record<string, string> = {};
-      for (const name of opts.deviceOutputs ?? []) preferredOutputLocation[name] = "gpu-buffer";
-      try {
-        return wrapSession(
-          await ort.InferenceSession.create(model, {
-            // NCHW: with NHWC the layout transformer inserts Transposes on bool
-            // tensors (masks of pooling gradients), which have no WebGPU kernel.
-            executionProviders: [{ name: "webgpu", device, preferredLayout: "NCHW" }],
-            graphOptimizationLevel: "all",
-            preferredOutputLocation,
-            extra: { session: { disable_cpu_ep_fallback: "1" } },
-          }),
-        );
-      } catch (err) {
-        const text = errText(err);
-        const hint = /fallback|cpu/i.test(text)
-          ? " A node of it has no WebGPU kernel here; only the ops listed in DESIGN.md may be used."
-          : /memory|allocat/i.test(text)
-          ? " The GPU ran out of memory: lower the batch size or image size."
-          : "";
-        throw new Error(`webgpu backend: refused the ${opts.label ?? "program"}: ${text}.${hint}`);
-      }
+      return await createWebGpuSession(ort, device, model, opts);
     },
     upload(data: TensorData, shape: Shape): DeviceTensor {
       check();
-      checkDataLength(data, shape, "webgpu backend upload");
-      const bytes = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
-      const buffer = device.createBuffer({
-        size: bytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      });
-      const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const padded = src.byteLength % 4 === 0 ? src : (() => {
-        const p = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
-        p.set(src);
-        return p;
-      })();
-      device.queue.writeBuffer(buffer, 0, padded as Uint8Array<ArrayBuffer>);
-      const dtype = dtypeOfData(data);
-      const read = () => readBuffer(device, buffer, dtype, data.length);
-      const tensor = ort.Tensor.fromGpuBuffer(buffer, {
-        dataType: dtype,
-        dims: [...shape],
-        download: read,
-        dispose: () => buffer.destroy(),
-      });
-      uploads.set(tensor, read);
-      return tensor;
+      return transfers.upload(data, shape);
     },
     hostTensor: hostMemoryTensors(ort.Tensor, "webgpu").hostTensor,
     download(tensor: DeviceTensor): Promise<TensorData> {
       check();
-      // deno-lint-ignore no-explicit-any
-      const t = tensor as any;
-      if (t.location === "cpu") return Promise.resolve(t.data);
-      // Our uploads: read the buffer without turning the tensor into a host one
-      // (it stays a GPU feed for the next run).
-      const own = uploads.get(tensor);
-      if (own) return own();
-      if (t.location !== "gpu-buffer") {
-        return Promise.reject(
-          new Error(`webgpu backend download: a tensor at "${t.location}" cannot be read back`),
-        );
-      }
-      // Program outputs carry onnxruntime's downloader; share one read between callers
-      // (onnxruntime refuses a second read while the first is under way).
-      let pending = reads.get(tensor);
-      if (!pending) {
-        pending = t.getData() as Promise<TensorData>;
-        reads.set(tensor, pending);
-      }
-      return pending;
+      return transfers.download(tensor);
     },
     destroy() {
       device.destroy();
       return Promise.resolve();
     },
   };
+}
+
+/** A device with the adapter's limits and its f16 / subgroup features. */
+function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures = [...adapter.features].filter((f) =>
+    f === "shader-f16" || f === "subgroups"
+  ) as GPUFeatureName[];
+  return adapter.requestDevice({ requiredLimits, requiredFeatures });
+}
+
+/**
+ * An onnxruntime session on the WebGPU execution provider: state outputs
+ * stay in GPU buffers, and a node without a WebGPU kernel makes creation
+ * fail (no CPU fallback), with a hint in the error.
+ */
+async function createWebGpuSession(
+  ort: OrtModule,
+  device: GPUDevice,
+  model: Uint8Array,
+  opts: SessionOptions,
+): Promise<BackendSession> {
+  const preferredOutputLocation: Record<string, string> = {};
+  for (const name of opts.deviceOutputs ?? []) preferredOutputLocation[name] = "gpu-buffer";
+  try {
+    return wrapSession(
+      await ort.InferenceSession.create(model, {
+        // NCHW: with NHWC the layout transformer inserts Transposes on bool
+        // tensors (masks of pooling gradients), which have no WebGPU kernel.
+        executionProviders: [{ name: "webgpu", device, preferredLayout: "NCHW" }],
+        graphOptimizationLevel: "all",
+        preferredOutputLocation,
+        extra: { session: { disable_cpu_ep_fallback: "1" } },
+      }),
+    );
+  } catch (err) {
+    const text = errText(err);
+    const hint = /fallback|cpu/i.test(text)
+      ? " A node of it has no WebGPU kernel in onnxruntime-web, and the webgpu backend refuses " +
+        "CPU fallback (README, Backends): build the program from ops the WebGPU execution " +
+        "provider runs, or choose --backend cpu."
+      : /memory|allocat/i.test(text)
+      ? " The GPU ran out of memory: lower the batch size or image size."
+      : "";
+    throw new Error(`webgpu backend: refused the ${opts.label ?? "program"}: ${text}.${hint}`);
+  }
+}
+
+/** Uploads to and reads from GPU buffers, remembering how to read each tensor back. */
+class GpuTransfers {
+  #uploads = new WeakMap<DeviceTensor, () => Promise<TensorData>>();
+  #reads = new WeakMap<DeviceTensor, Promise<TensorData>>();
+
+  constructor(private readonly ort: OrtModule, private readonly device: GPUDevice) {}
+
+  /** Copy `data` into a new storage buffer wrapped as an onnxruntime GPU tensor. */
+  upload(data: TensorData, shape: Shape): DeviceTensor {
+    const device = this.device;
+    checkDataLength(data, shape, "webgpu backend upload");
+    const bytes = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const buffer = device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const padded = src.byteLength % 4 === 0 ? src : (() => {
+      const p = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
+      p.set(src);
+      return p;
+    })();
+    device.queue.writeBuffer(buffer, 0, padded as Uint8Array<ArrayBuffer>);
+    const dtype = dtypeOfData(data);
+    const read = () => readBuffer(device, buffer, dtype, data.length);
+    const tensor = this.ort.Tensor.fromGpuBuffer(buffer, {
+      dataType: dtype,
+      dims: [...shape],
+      download: read,
+      dispose: () => buffer.destroy(),
+    });
+    this.#uploads.set(tensor, read);
+    return tensor;
+  }
+
+  /** Read a host, uploaded or program-output tensor back to the host. */
+  download(tensor: DeviceTensor): Promise<TensorData> {
+    // deno-lint-ignore no-explicit-any
+    const t = tensor as any;
+    if (t.location === "cpu") return Promise.resolve(t.data);
+    // Our uploads: read the buffer without turning the tensor into a host one
+    // (it stays a GPU feed for the next run).
+    const own = this.#uploads.get(tensor);
+    if (own) return own();
+    if (t.location !== "gpu-buffer") {
+      return Promise.reject(
+        new Error(`webgpu backend download: a tensor at "${t.location}" cannot be read back`),
+      );
+    }
+    // Program outputs carry onnxruntime's downloader; share one read between callers
+    // (onnxruntime refuses a second read while the first is under way).
+    let pending = this.#reads.get(tensor);
+    if (!pending) {
+      pending = t.getData() as Promise<TensorData>;
+      this.#reads.set(tensor, pending);
+    }
+    return pending;
+  }
 }
 
 /**
