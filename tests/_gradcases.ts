@@ -2,9 +2,10 @@
 // broadcasting, strides, padding, dilation and groups. Shared by the cpu,
 // wasm and webgpu gradient tests.
 
-import type { GradCheckOptions } from "../lib/autodiff/gradcheck.ts";
+import type { GradCheckOptions } from "../lib/runtime/gradcheck.ts";
 import type { Graph, Tensor } from "../lib/onnx/graph.ts";
 import * as op from "../lib/onnx/ops.ts";
+import { ONNX_DTYPE } from "../lib/onnx/proto.ts";
 
 export interface GradCase {
   name: string;
@@ -72,6 +73,18 @@ export const CASES: GradCase[] = [
   { name: "Neg", build: (g) => op.neg(f(g, "a", [5])) },
   { name: "Abs", build: (g) => op.abs(f(g, "a", [6])), options: { step: 1e-3 } },
   { name: "Identity", build: (g) => op.identity(f(g, "a", [2, 2])) },
+  {
+    // `op.cast` returns a float32 tensor unchanged, and gradient flows only
+    // through float32 outputs, so the rule runs on a float32 → float32 Cast.
+    name: "Cast float32 to float32",
+    build: (g) =>
+      op.mul(
+        g.addNode("Cast", [f(g, "a", [3, 4])], [{ dtype: "float32", shape: [3, 4] }], {
+          to: { type: "int", value: ONNX_DTYPE.float32 },
+        })[0],
+        f(g, "b", [4]),
+      ),
+  },
   { name: "Max", build: (g) => op.maximum(f(g, "a", [3, 4]), f(g, "b", [4])) },
   { name: "Min", build: (g) => op.minimum(f(g, "a", [4]), f(g, "b", [3, 4])) },
   // Activations.

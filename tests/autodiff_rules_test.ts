@@ -1,11 +1,53 @@
 // Finite-difference check of every VJP rule on the cpu and wasm backends
-// (a subset runs on webgpu in tests/webgpu_test.ts).
+// (a subset runs on webgpu in tests/webgpu_test.ts); every rule has a case,
+// and every check probes the corners and edges of each input.
 
 import assert from "node:assert/strict";
-import { checkGradients } from "../lib/autodiff/gradcheck.ts";
+import { gradients } from "../lib/autodiff/gradients.ts";
+import { RULES } from "../lib/autodiff/rules.ts";
+import { Graph } from "../lib/onnx/graph.ts";
+import * as op from "../lib/onnx/ops.ts";
+import { checkGradients, probeIndices } from "../lib/runtime/gradcheck.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import type { Backend } from "../lib/runtime/backend.ts";
+import { Rng } from "../lib/util/rng.ts";
 import { CASES } from "./_gradcases.ts";
+
+Deno.test("every op in RULES has a gradient-check case", () => {
+  const covered = new Set<string>();
+  for (const c of CASES) {
+    const g = new Graph({ name: c.name });
+    c.build(g);
+    for (const node of g.nodes) covered.add(node.op);
+  }
+  const missing = Object.keys(RULES).filter((op) => !covered.has(op)).sort();
+  assert.deepEqual(missing, [], `ops in RULES without a case in tests/_gradcases.ts: ${missing}`);
+});
+
+Deno.test("a gradient reaching an output that its rule ignores is an error, not a dropped term", () => {
+  const g = new Graph();
+  const x = g.input("x", "float32", [2, 4]);
+  const [y, mean] = op.layerNormalization(x, g.input("s", "float32", [4]), null);
+  const sum = (t: typeof y) => op.reduceSum(t, op.allAxes(t), { keepdims: false });
+  assert.ok(gradients(sum(y), [x])[0], "the first output differentiates");
+  assert.throws(
+    () => gradients(op.add(sum(y), sum(mean)), [x]),
+    /gradient reached output 1 of LayerNormalization node #0/,
+  );
+});
+
+Deno.test("probeIndices takes every corner and edge extreme, then distinct random elements", () => {
+  // [3, 4, 5]: strides 20, 5, 1.
+  const probes = probeIndices([3, 4, 5], 12, new Rng(4));
+  const extremes = [0, 59, 40, 19, 15, 44, 4, 55];
+  assert.deepEqual(probes.slice(0, 8).sort((a, b) => a - b), extremes.sort((a, b) => a - b));
+  assert.equal(probes.length, 8 + 12);
+  assert.equal(new Set(probes).size, probes.length);
+  assert.ok(probes.every((i) => Number.isInteger(i) && i >= 0 && i < 60), `${probes}`);
+  // Small tensors: every element, once.
+  assert.deepEqual(probeIndices([2, 3], 12, new Rng(4)), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(probeIndices([], 12, new Rng(4)), [0]);
+});
 
 for (const backendName of ["cpu", "wasm"] as const) {
   Deno.test(`VJP rules match finite differences on ${backendName}`, async (t) => {
@@ -14,6 +56,10 @@ for (const backendName of ["cpu", "wasm"] as const) {
       await t.step(c.name, async () => {
         const report = await checkGradients(backend, c.build, { seed: 1, ...c.options });
         assert.ok(report.ok, `${c.name}: ${JSON.stringify(report.entries)}`);
+        for (const e of report.entries) {
+          const size = c.build(new Graph()).graph.inputs.find((i) => i.name === e.input)!.size;
+          assert.ok(e.probed.includes(0) && e.probed.includes(size - 1), `${e.input}: ${e.probed}`);
+        }
       });
     }
   });

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { mixBatch, oneHotTargets } from "../lib/augment/mix.ts";
-import { checkGradients } from "../lib/autodiff/gradcheck.ts";
+import { checkGradients } from "../lib/runtime/gradcheck.ts";
 import {
   brierKindOf,
   evaluateMultiLabel,

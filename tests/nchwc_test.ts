@@ -3,7 +3,7 @@
 // gradient rule, and the lowering reaches the backbones' convolutions.
 
 import assert from "node:assert/strict";
-import { checkGradients } from "../lib/autodiff/gradcheck.ts";
+import { checkGradients } from "../lib/runtime/gradcheck.ts";
 import { gradients } from "../lib/autodiff/gradients.ts";
 import { createModel } from "../lib/models/registry.ts";
 import { ModelContext } from "../lib/nn/context.ts";

@@ -2,7 +2,7 @@
 // against closed-form host computations (PyTorch semantics).
 
 import assert from "node:assert/strict";
-import { checkGradients } from "../lib/autodiff/gradcheck.ts";
+import { checkGradients } from "../lib/runtime/gradcheck.ts";
 import { Graph } from "../lib/onnx/graph.ts";
 import { Program, StateStore } from "../lib/runtime/program.ts";
 import { createBackend } from "../lib/runtime/select.ts";

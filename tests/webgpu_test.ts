@@ -3,7 +3,9 @@
 // disabled: every node of these programs runs on the GPU.
 
 import assert from "node:assert/strict";
-import { checkGradients } from "../lib/autodiff/gradcheck.ts";
+import { Graph } from "../lib/onnx/graph.ts";
+import { checkGradients } from "../lib/runtime/gradcheck.ts";
+import { Program } from "../lib/runtime/program.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { CASES } from "./_gradcases.ts";
 
@@ -33,26 +35,46 @@ Deno.test("VJP rules match finite differences on webgpu (subset)", async (t) => 
   }
 });
 
-Deno.test("every backbone's train program compiles on webgpu with CPU fallback disabled", async () => {
-  // The webgpu backend creates sessions with `disable_cpu_ep_fallback`: a
-  // single node without a WebGPU kernel would make the compilation throw.
-  const { createModel } = await import("../lib/models/registry.ts");
+Deno.test("every backbone's train program compiles and steps on webgpu with CPU fallback refused", async () => {
+  const { createModel, listModels } = await import("../lib/models/registry.ts");
   const { TrainingSession } = await import("../lib/train/session.ts");
   const backend = await createBackend("webgpu", { verbose: false });
-  for (const name of ["resnet18", "efficientnet_b0", "vit_tiny"]) {
+  assert.equal(backend.name, "webgpu");
+  // The guard the rest relies on: this backend refuses a node without a
+  // WebGPU kernel instead of running it on the CPU.
+  const probe = new Graph({ name: "sign_probe" });
+  probe.output(
+    "y",
+    probe.addNode("Sign", [probe.input("x", "float32", [4])], [
+      { dtype: "float32", shape: [4] },
+    ])[0],
+  );
+  await assert.rejects(() => Program.compile(backend, probe), /Sign #0/);
+  const batch = {
+    x: Float32Array.from({ length: 2 * 28 * 28 }, (_, i) => Math.sin(i)),
+    targets: Float32Array.of(1, 0, 0, 1),
+  };
+  for (const name of listModels()) {
     const model = createModel(name, {
       numClasses: 2,
-      imageSize: 32,
+      inChannels: 1,
+      imageSize: 28,
       dropRate: 0.3,
       dropPathRate: 0.1,
     });
+    // Compiles the train and eval programs as webgpu sessions.
     const session = await TrainingSession.create(backend, model, {
       batchSize: 2,
       optimizer: { name: "adamw", lr: 1e-3 },
       labelSmoothing: 0.1,
       clipGradNorm: 1,
     });
-    assert.ok(session.parameterCount > 1e6, name);
+    const step = await session.trainStep(batch, 1e-3);
+    assert.ok(Number.isFinite(step.loss) && step.loss > 0, `${name}: loss ${step.loss}`);
+    assert.ok(Number.isFinite(step.gradNorm) && step.gradNorm > 0, `${name}: ${step.gradNorm}`);
+    for (const key of session.store.keys()) {
+      assert.equal(session.store.get(key).location, "gpu-buffer", `${name}: ${key} left the GPU`);
+    }
     await session.dispose();
   }
 });

@@ -1,16 +1,18 @@
 /**
- * Reverse-mode automatic differentiation over the graph builder, the VJP
- * table, and a finite-difference gradient checker.
+ * Reverse-mode automatic differentiation over the graph builder and the VJP
+ * table. (The finite-difference checker, which needs a backend to run the
+ * graphs, is in `lib/runtime/gradcheck.ts`.)
  *
  * @module
  */
 
 export { type GradientOptions, gradients } from "./gradients.ts";
 export { RULES } from "./rules.ts";
-export type { ConvInputGrad, ConvWeightGrad, VjpContext, VjpRule } from "./vjp.ts";
 export {
-  checkGradients,
-  type GradCheckEntry,
-  type GradCheckOptions,
-  type GradCheckReport,
-} from "./gradcheck.ts";
+  type ConvInputGrad,
+  type ConvWeightGrad,
+  type Present,
+  type VjpContext,
+  type VjpInputs,
+  type VjpRule,
+} from "./vjp.ts";

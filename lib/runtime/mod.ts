@@ -1,7 +1,8 @@
 /**
  * Runtimes: the `cpu` (onnxruntime-node), `wasm` and `webgpu`
- * (onnxruntime-web) backends, backend selection, compiled programs and
- * device-resident state.
+ * (onnxruntime-web) backends, backend selection, compiled programs,
+ * device-resident state, and the finite-difference gradient checker (which
+ * runs the backward passes that `lib/autodiff` builds).
  *
  * @module
  */
@@ -30,5 +31,19 @@ export {
   type WebGpuBackendOptions,
 } from "./web.ts";
 export { createBackend, type CreateBackendOptions } from "./select.ts";
-export { Program, type ProgramBindings, type RunOptions, StateStore } from "./program.ts";
+export {
+  Program,
+  type ProgramBindings,
+  type ProgramInput,
+  type RunOptions,
+  StateStore,
+} from "./program.ts";
 export { findRefusedNodes, type RefusedNode } from "./diagnose.ts";
+export {
+  checkGradients,
+  type GradCheckEntry,
+  type GradCheckFailure,
+  type GradCheckOptions,
+  type GradCheckReport,
+  probeIndices,
+} from "./gradcheck.ts";
