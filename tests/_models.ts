@@ -1,4 +1,4 @@
-// Shared helpers of the backbone tests (tests/models_*_test.ts): backends,
+// Shared helpers of the backbone tests (tests/models_test.ts): backends,
 // random but well-conditioned weights, eval-mode logits on any backend, a
 // finite-difference check of a model's parameter gradients, and the checks
 // every backbone must pass (cross-backend forward, learning, save/load,
@@ -183,27 +183,10 @@ export async function checkModelGradients(model: Model, o: ModelGradOptions) {
       const order = [...grad.keys()].sort((i, j) => Math.abs(grad[j]) - Math.abs(grad[i]));
       const picks = [...order.slice(0, (o.probes ?? 3) - 1), rng.int(grad.length)];
       for (const index of picks) {
-        // Central differences at three steps (0.01%, 0.1%, 1% of the tensor's
-        // scale): small steps drown in float32 noise, large ones cross ReLU
-        // kinks. The two adjacent steps that agree best give the estimate, and
-        // their disagreement widens the tolerance.
-        const estimates: number[] = [];
-        for (const rel of [1e-4, 1e-3, 1e-2]) {
-          const plus = base.slice();
-          const minus = base.slice();
-          plus[index] += Math.max(rms, 0.05) * rel;
-          minus[index] -= Math.max(rms, 0.05) * rel;
-          const step = (plus[index] - minus[index]) / 2; // the step float32 really took
-          estimates.push(
-            ((await lossAt({ ...feeds, [name]: plus })) -
-              (await lossAt({ ...feeds, [name]: minus }))) / (2 * step),
-          );
-        }
-        const pair = Math.abs(estimates[0] - estimates[1]) <= Math.abs(estimates[1] - estimates[2])
-          ? [estimates[0], estimates[1]]
-          : [estimates[1], estimates[2]];
-        const numeric = (pair[0] + pair[1]) / 2;
-        const spread = Math.abs(pair[0] - pair[1]);
+        const { numeric, spread } = await numericGradient(
+          (values) => lossAt({ ...feeds, [name]: values }),
+          { base, index, scale: Math.max(rms, 0.05) },
+        );
         const a = grad[index];
         checked.push({ name, index, analytic: a, numeric });
         // Tolerance: relative, plus the estimate's spread, plus a floor at 1% of
@@ -222,11 +205,46 @@ export async function checkModelGradients(model: Model, o: ModelGradOptions) {
   return { failures, checked };
 }
 
+/** Options of {@linkcode checkCrossBackend}. */
+export interface CrossBackendOptions {
+  /** Batch size. */
+  batch: number;
+  /** Backends compared with cpu. */
+  backends: readonly BackendName[];
+  /** Largest allowed absolute difference (default 1e-4). */
+  tol?: number;
+  /** Seed of the random weights (default 1). */
+  seed?: number;
+}
+
+/**
+ * Central differences of `loss` in element `index` of `base` at three steps
+ * (0.01%, 0.1%, 1% of `scale`): small steps drown in float32 noise, large ones
+ * cross ReLU kinks. The two adjacent steps that agree best give the estimate,
+ * and their disagreement (`spread`) widens the tolerance.
+ */
+async function numericGradient(
+  loss: (values: Float32Array) => Promise<number>,
+  o: { base: Float32Array; index: number; scale: number },
+): Promise<{ numeric: number; spread: number }> {
+  const { base, index } = o;
+  const estimates: number[] = [];
+  for (const rel of [1e-4, 1e-3, 1e-2]) {
+    const plus = base.slice();
+    const minus = base.slice();
+    plus[index] += o.scale * rel;
+    minus[index] -= o.scale * rel;
+    const step = (plus[index] - minus[index]) / 2; // the step float32 really took
+    estimates.push(((await loss(plus)) - (await loss(minus))) / (2 * step));
+  }
+  const pair = Math.abs(estimates[0] - estimates[1]) <= Math.abs(estimates[1] - estimates[2])
+    ? [estimates[0], estimates[1]]
+    : [estimates[1], estimates[2]];
+  return { numeric: (pair[0] + pair[1]) / 2, spread: Math.abs(pair[0] - pair[1]) };
+}
+
 /** Forward logits of the same weights and images agree on cpu, wasm and webgpu within `tol`. */
-export async function checkCrossBackend(
-  model: Model,
-  options: { batch: number; backends: readonly BackendName[]; tol?: number; seed?: number },
-) {
+export async function checkCrossBackend(model: Model, options: CrossBackendOptions) {
   const weights = randomWeights(model, options.seed ?? 1);
   const x = images(options.batch, model.inChannels, model.imageSize, 5);
   const ref = await evalLogits(await backend("cpu"), model, weights, x, options.batch);
@@ -246,11 +264,18 @@ export async function checkCrossBackend(
   return diffs;
 }
 
+/** Options of {@linkcode checkLearns}. */
+export interface LearnOptions {
+  /** Batch size. */
+  batch: number;
+  /** AdamW steps. */
+  steps: number;
+  /** Learning rate. */
+  lr: number;
+}
+
 /** A few AdamW steps on one fixed batch lower its loss (mean of the second half below the first). */
-export async function checkLearns(
-  model: Model,
-  options: { batch: number; steps: number; lr: number },
-) {
+export async function checkLearns(model: Model, options: LearnOptions) {
   const session = await TrainingSession.create(await backend("cpu"), model, {
     batchSize: options.batch,
     optimizer: { name: "adamw", lr: options.lr, weightDecay: 0.01 },

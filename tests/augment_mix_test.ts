@@ -70,15 +70,86 @@ Deno.test("cutmix: targets sum to 1 and equal the pasted area fraction", () => {
   assert.ok(sawBox);
 });
 
-Deno.test("cutmix box follows timm rand_bbox", () => {
-  const rng = new Rng(5);
-  for (let i = 0; i < 100; i++) {
-    const lam = rng.float();
+/**
+ * timm's `rand_bbox` and the λ correction of `cutmix_bbox_and_lam`
+ * (`correct_lam=True`), transcribed: `cut_rat = √(1 − λ)`, `cut_h = int(H·cut_rat)`,
+ * a centre from `np.random.randint(0, H)` (here `⌊u·H⌋` for a uniform draw `u`),
+ * the half sides `cut_h // 2` either way, clipped to the image, and
+ * `λ = 1 − box_area / (W·H)`.
+ */
+function timmCutmix(rng: Rng, height: number, width: number, lam: number) {
+  const cutRat = Math.sqrt(1 - lam);
+  const cutH = Math.trunc(height * cutRat);
+  const cutW = Math.trunc(width * cutRat);
+  const cy = Math.floor(rng.float() * height);
+  const cx = Math.floor(rng.float() * width);
+  const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
+  const yl = clip(cy - Math.floor(cutH / 2), height);
+  const yh = clip(cy + Math.floor(cutH / 2), height);
+  const xl = clip(cx - Math.floor(cutW / 2), width);
+  const xh = clip(cx + Math.floor(cutW / 2), width);
+  const box = { top: yl, left: xl, height: yh - yl, width: xh - xl };
+  const clipped = box.height < 2 * Math.floor(cutH / 2) || box.width < 2 * Math.floor(cutW / 2);
+  return { box, lam: 1 - (box.height * box.width) / (width * height), clipped };
+}
+
+Deno.test("cutmix box follows timm rand_bbox draw for draw, clipping included", () => {
+  const lams = new Rng(4);
+  const rng = new Rng(5), ref = new Rng(5);
+  let clipped = 0, inside = 0;
+  for (let i = 0; i < 300; i++) {
+    // λ over (0, 1), with both ends: a full-image box and an empty one.
+    const lam = i === 0 ? 0 : i === 1 ? 1 : lams.float();
     const b = sampleCutmixBox(rng, { height: 28, width: 20, lam });
-    const cutH = Math.trunc(28 * Math.sqrt(1 - lam));
-    assert.ok(b.top >= 0 && b.top + b.height <= 28 && b.left >= 0 && b.left + b.width <= 20);
-    assert.ok(b.height <= 2 * Math.floor(cutH / 2));
+    const expected = timmCutmix(ref, 28, 20, lam);
+    assert.deepEqual(b, expected.box, `draw ${i}, λ ${lam}`);
+    if (expected.clipped) clipped++;
+    else inside++;
   }
+  assert.ok(clipped > 30 && inside > 30, `${clipped} clipped, ${inside} inside`);
+});
+
+Deno.test("cutmix through mixBatch: timm's box and area-corrected λ from the same draws", () => {
+  const [height, width, channels, n] = [12, 9, 2, 4];
+  const per = channels * height * width;
+  let corrected = 0;
+  for (let seed = 0; seed < 50; seed++) {
+    const x = new Float32Array(n * per);
+    for (let i = 0; i < n; i++) x.fill(i, i * per, (i + 1) * per);
+    const batch: MixableBatch = {
+      x,
+      targets: oneHotTargets(Int32Array.from([0, 1, 2, 3]), { numClasses: 4 }),
+      n,
+      channels,
+      height,
+      width,
+      numClasses: 4,
+    };
+    const res = mixBatch(batch, new Rng(seed), CUTMIX_ONLY);
+    // timm's Mixup draws, for CutMix alone: the `prob` coin, then λ ~ Beta(α, α).
+    const ref = new Rng(seed);
+    ref.float();
+    const lam0 = ref.beta(CUTMIX_ONLY.cutmixAlpha, CUTMIX_ONLY.cutmixAlpha);
+    const expected = timmCutmix(ref, height, width, lam0);
+    assert.equal(res.kind, "cutmix");
+    assert.deepEqual(res.box, expected.box, `seed ${seed}`);
+    assert.equal(res.lam, expected.lam, `seed ${seed}`);
+    if (expected.lam !== lam0) corrected++;
+    // Image 0 holds image 3's pixels inside the box and its own outside; its target
+    // is λ·onehot(0) + (1 − λ)·onehot(3).
+    const { top, left } = expected.box;
+    for (let y = 0; y < height; y++) {
+      for (let xx = 0; xx < width; xx++) {
+        const inBox = y >= top && y < top + expected.box.height && xx >= left &&
+          xx < left + expected.box.width;
+        assert.equal(batch.x[y * width + xx], inBox ? 3 : 0, `seed ${seed} pixel ${y},${xx}`);
+      }
+    }
+    assert.ok(Math.abs(batch.targets[0] - expected.lam) < 1e-6);
+    assert.ok(Math.abs(batch.targets[3] - (1 - expected.lam)) < 1e-6);
+  }
+  // The correction mattered: the box's true area differs from 1 − λ on most draws.
+  assert.ok(corrected > 40, `${corrected} corrected`);
 });
 
 Deno.test("mix: prob 0 leaves the batch alone; switchProb picks CutMix vs Mixup", () => {
