@@ -12,18 +12,27 @@ import { DATA_DIR } from "./data_fixtures.ts";
 /** The CLI entry point. */
 export const CLI: string = new URL("../examples/ablation.ts", import.meta.url).pathname;
 
+/** What {@linkcode tinyArgs} changes in the tiny study. */
+export interface TinyOptions {
+  /** `--augment` levels (default `none`). */
+  augment?: string;
+  /** `--epochs` (default 1). */
+  epochs?: number;
+  /** `--max-steps` (default 2). */
+  maxSteps?: number;
+  /** `--image-size` (default 28). */
+  imageSize?: number;
+}
+
 /** A tiny study: 28 px, batch 8, 2 steps per epoch, cpu, ResNet-18, constant LR, one seed. */
-export function tinyArgs(
-  out: string,
-  options: { augment?: string; epochs?: number; maxSteps?: number } = {},
-): string[] {
+export function tinyArgs(out: string, options: TinyOptions = {}): string[] {
   return [
     "--data",
     DATA_DIR,
     "--backend",
     "cpu",
     "--image-size",
-    "28",
+    String(options.imageSize ?? 28),
     "--batch-size",
     "8",
     "--epochs",
@@ -47,8 +56,11 @@ export function tinyArgs(
 
 /** What a CLI process printed and how it ended. */
 export interface CliResult {
+  /** Exit status. */
   code: number;
+  /** Everything printed on stdout. */
   stdout: string;
+  /** Everything printed on stderr. */
   stderr: string;
   /** stdout and stderr together (for messages that may go to either). */
   all: string;

@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { ChecksumError, DownloadError } from "../lib/data/medmnist.ts";
+import { createModel, initWeights, modelSpec } from "../lib/models/mod.ts";
+import { encodeSafetensors, type TensorInput } from "../lib/weights/safetensors.ts";
 import {
   checkCliPaths,
   CliError,
@@ -23,6 +25,18 @@ import { lrAt, warmupCosine } from "../lib/train/schedules.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
 
 const REPO = new URL("..", import.meta.url);
+
+/** A ResNet-18 safetensors file with the study's shapes (2 classes, 28 px): fresh weights. */
+function resnet18File(): Uint8Array {
+  const model = createModel("resnet18", { numClasses: 2, imageSize: 28 });
+  const spec = modelSpec(model);
+  const values = initWeights(model, { seed: 1, spec });
+  const tensors = new Map<string, TensorInput>();
+  for (const t of [...spec.params, ...spec.buffers]) {
+    tensors.set(t.name, { dtype: "F32", shape: t.shape, data: values.get(t.name)! });
+  }
+  return encodeSafetensors(tensors);
+}
 
 function usageError(args: string[], pattern: RegExp): void {
   assert.throws(() => parseCliArgs(args), (err: unknown) => {
@@ -57,6 +71,7 @@ Deno.test("cli: defaults without flags", () => {
       seeds: undefined,
       pretrained: {},
       maxSteps: undefined,
+      limitImages: undefined,
       shard: undefined,
       merge: false,
       reportOnly: false,
@@ -91,8 +106,16 @@ Deno.test("cli: every flag lands in its option", () => {
     [["--schedule", "cosine"], {
       axes: { augment: undefined, schedule: ["cosine"], backbone: undefined },
     }],
+    // Aliases are resolved once, here: inside, every backbone has its canonical name.
     [["--backbone", "vit_tiny,resnet18"], {
-      axes: { augment: undefined, schedule: undefined, backbone: ["vit_tiny", "resnet18"] },
+      axes: {
+        augment: undefined,
+        schedule: undefined,
+        backbone: ["vit_tiny_patch16_224", "resnet18"],
+      },
+    }],
+    [["--baseline", "none/cosine/vit_tiny"], {
+      baseline: { augment: "none", schedule: "cosine", backbone: "vit_tiny_patch16_224" },
     }],
     [["--epochs", "5"], { epochs: 5 }],
     [["--image-size", "64"], { imageSize: 64 }],
@@ -103,9 +126,10 @@ Deno.test("cli: every flag lands in its option", () => {
     [["--seeds", "3"], { seeds: [0, 1, 2] }],
     [["--seeds", "7,2"], { seeds: [7, 2] }],
     [["--pretrained", "resnet18=a.safetensors", "--pretrained", "vit_tiny=b=c"], {
-      pretrained: { resnet18: "a.safetensors", vit_tiny: "b=c" },
+      pretrained: { resnet18: "a.safetensors", vit_tiny_patch16_224: "b=c" },
     }],
     [["--max-steps", "2"], { maxSteps: 2 }],
+    [["--limit-images", "32"], { limitImages: 32 }],
     [["--shard", "2/4"], { shard: { index: 2, count: 4 } }],
     [["--merge"], { merge: true }],
     [["--report-only"], { reportOnly: true }],
@@ -165,6 +189,12 @@ Deno.test("cli: every flag error names the flag, the value and the fix (exit 2)"
     [["--pretrained", "resnet18"], /--pretrained must look like BACKBONE=PATH/],
     [["--pretrained", "resnet50=x"], /--pretrained must look like BACKBONE=PATH/],
     [["--max-steps", "0"], /--max-steps must be a whole number >= 1/],
+    [["--limit-images", "0"], /--limit-images must be a whole number >= 1, got "0"/],
+    [["--limit-images", "many"], /--limit-images must be a whole number >= 1, got "many"/],
+    [
+      ["--backbone", "vit_tiny,vit_tiny_patch16_224"],
+      /--backbone names vit_tiny_patch16_224 twice/,
+    ],
     [["--shard", "3/2"], /--shard must look like i\/n with 1 <= i <= n/],
     [["--merge", "--report-only"], /--merge and --report-only exclude each other/],
     [["--merge", "--shard", "1/2"], /--merge and --shard exclude each other/],
@@ -265,6 +295,11 @@ Deno.test("cli: an image size a planned backbone cannot take fails at plan time"
     );
   }
   // Without the ViT the same size is fine; ViT takes multiples of 4 below 64 px and 16 above.
+  // (The alias names the same backbone and the same rule.)
+  assert.throws(
+    () => studyFromOptions(parseCliArgs(["--image-size", "30", "--backbone", "vit_tiny"]), "cpu"),
+    /leave vit_tiny_patch16_224 out of --backbone/,
+  );
   studyFromOptions(parseCliArgs(["--image-size", "13", "--backbone", "resnet18"]), "cpu");
   studyFromOptions(parseCliArgs(["--image-size", "32"]), "cpu");
   studyFromOptions(parseCliArgs(["--image-size", "64"]), "cpu");
@@ -375,6 +410,7 @@ Deno.test("cli: --help groups the flags and ends with three examples", async () 
       "--no-resume",
       "--shard",
       "--merge",
+      "--limit-images",
     ]
   ) {
     assert.ok(text.includes(`  ${flag}`), flag);
@@ -597,7 +633,41 @@ Deno.test("cli run: a failed run exits 1 naming --retry-failed; --no-resume move
       other.stderr,
       /^medtune: --report-only: the 1 run\(s\) in .* belong to another study; pass the flags that study ran with/,
     );
+    // The cause fixed (a good file at the same path, so the same run id), a plain rerun counts
+    // the failure as done; --retry-failed runs it again, and the study ends ok.
+    const id = JSON.parse(first.trim()).id;
+    await Deno.writeFile(`${dir}/bad.safetensors`, resnet18File());
+    const plain = await ablate(args);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.match(plain.stdout, /ran 0 run\(s\), 1 already recorded/);
+    const retry = await ablate([...args, "--retry-failed"]);
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.equal(retry.stderr, "");
+    assert.match(retry.stdout, /ran 1 run\(s\), 0 already recorded/);
+    const lines = (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((r) => [r.id, r.status]), [[id, "failed"], [id, "ok"]]);
+    assert.match(retry.stdout, /charts\/ and best\/ \(\d+ files\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cli: --limit-images must keep every class and a full batch (exit 2)", () => {
+  const refused = (args: string[], pattern: RegExp) =>
+    assert.throws(() => studyFromOptions(parseCliArgs(args), "cpu"), (err: unknown) => {
+      assert.ok(err instanceof CliError && err.exitCode === 2, String(err));
+      assert.match(err.message, pattern);
+      return true;
+    });
+  refused(
+    ["--limit-images", "4", "--dataset", "retinamnist", "--batch-size", "2"],
+    /^--limit-images 4: retinamnist has 5 classes; give at least 5 so the subset keeps each of them$/,
+  );
+  refused(
+    ["--limit-images", "4", "--batch-size", "8"],
+    /^--limit-images 4 is below --batch-size 8: training needs a full batch; give --limit-images >= 8 or a smaller --batch-size$/,
+  );
+  const spec = studyFromOptions(parseCliArgs(["--limit-images", "8", "--batch-size", "8"]), "cpu");
+  assert.equal(spec.fixed.limitImages, 8);
 });

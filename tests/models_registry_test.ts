@@ -8,8 +8,11 @@ import {
   createModel,
   defaultPatchSize,
   listModels,
+  MODEL_NAMES,
   type ModelName,
+  modelOptionsProblem,
   modelSpec,
+  resolveModelName,
 } from "../lib/models/mod.ts";
 import { ModelContext } from "../lib/nn/context.ts";
 import type { Model } from "../lib/nn/model.ts";
@@ -260,4 +263,30 @@ Deno.test("createModel: aliases, defaults and errors that list the valid choices
     /imageSize 30 is not a multiple of patchSize 4/,
   );
   assert.throws(() => architectureInfo("vgg16"), /unknown model "vgg16"/);
+});
+
+Deno.test("registry facts: names, aliases, normalization, patch size, the sizes a backbone takes", () => {
+  assert.deepEqual(listModels(), [...MODEL_NAMES]);
+  const facts = listModels().map((name) => {
+    const a = architectureInfo(name);
+    return [a.name, a.shortName, a.normalization, a.patchSize, a.firstConv, a.classifier];
+  });
+  assert.deepEqual(facts, [
+    ["resnet18", "resnet18", "imagenet", undefined, "conv1", "fc"],
+    ["efficientnet_b0", "efficientnet_b0", "imagenet", undefined, "conv_stem", "classifier"],
+    ["vit_tiny_patch16_224", "vit_tiny", "imagenet", 16, "patch_embed.proj", "head"],
+  ]);
+  assert.equal(resolveModelName("vit_tiny"), "vit_tiny_patch16_224");
+  assert.equal(resolveModelName("resnet18"), "resnet18");
+  for (const bogus of ["toString", "constructor", "resnet50", ""]) {
+    assert.equal(resolveModelName(bogus), undefined, bogus);
+  }
+  // The sizes a backbone can take: the registry's own checks, said as a sentence.
+  assert.equal(modelOptionsProblem("resnet18", { imageSize: 13 }), undefined);
+  assert.equal(
+    modelOptionsProblem("vit_tiny", { imageSize: 30, patchSize: 4 } as never),
+    "vit_tiny_patch16_224: imageSize 30 is not a multiple of patchSize 4; " +
+      "choose a patch size that divides it (e.g. 4 at 28 px, 16 at 224 px)",
+  );
+  assert.match(modelOptionsProblem("vgg16", {})!, /^unknown model "vgg16"/);
 });

@@ -12,7 +12,7 @@ import { aucRoc } from "../lib/metrics/mod.ts";
 import { MEDMNIST_INFO } from "../lib/data/medmnist.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { executeRun } from "../lib/study/runner.ts";
-import { defaultStudy, planRuns } from "../lib/study/spec.ts";
+import { defaultStudy, planRuns, type RunLevels } from "../lib/study/spec.ts";
 import { Trainer, type TrainerOptions } from "../lib/train/trainer.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
 import { tinyCnn } from "./_tiny_cnn.ts";
@@ -197,7 +197,7 @@ Deno.test("a study run on multi-label data records the task, class names, per-la
   const dir = await Deno.makeTempDir({ prefix: "medtune-chest-study-" });
   try {
     await writeSyntheticChest(dir);
-    const levels = { augment: "heavy", schedule: "cosine", backbone: "resnet18" };
+    const levels: RunLevels = { augment: "heavy", schedule: "cosine", backbone: "resnet18" };
     const spec = defaultStudy({
       design: "grid",
       axes: { augment: [levels.augment], schedule: [levels.schedule], backbone: [levels.backbone] },

@@ -3,6 +3,7 @@
 // WebGPU adapter warns that it is a correctness device and suggests cpu.
 
 import assert from "node:assert/strict";
+import type { ModelName } from "../lib/models/registry.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import {
   estimateRunSeconds,
@@ -21,7 +22,7 @@ const spec = defaultStudy({
 
 Deno.test("estimateRunSeconds follows the throughput it is given", () => {
   const run = planRuns(spec)[0];
-  const tp = new Map<string, Throughput>([
+  const tp = new Map<ModelName, Throughput>([
     ["resnet18", { train: 10, eval: 20, startupSeconds: 3, measured: true }],
   ]);
   // 2 epochs × (273 steps × 2 images / 10 + 78 / 20) + (546 + 78 + 156) / 20 + 3

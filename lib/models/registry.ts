@@ -1,7 +1,9 @@
 /**
  * The model registry, after timm's `create_model(name, **kwargs)`: backbones
- * by timm name, with aliases, and what loading pretrained weights needs to
- * know about each (its first conv, its classifier, its position embedding).
+ * by timm name, with aliases, and the facts about each that timm keeps in its
+ * pretrained configs — the input normalization its weights expect, its first
+ * conv and classifier (what loading pretrained weights adapts), its position
+ * embedding, its patch size, and which image sizes it can take.
  *
  * @module
  */
@@ -12,8 +14,11 @@ import { efficientnetB0, type EfficientNetOptions } from "./efficientnet.ts";
 import { resnet18, type ResNetOptions } from "./resnet.ts";
 import { type VitOptions, vitTiny } from "./vit.ts";
 
-/** Canonical (timm) names of the built-in backbones. */
-export type ModelName = "resnet18" | "efficientnet_b0" | "vit_tiny_patch16_224";
+/** Canonical (timm) names of the built-in backbones, in registry order. */
+export const MODEL_NAMES = ["resnet18", "efficientnet_b0", "vit_tiny_patch16_224"] as const;
+
+/** Canonical (timm) name of a built-in backbone: one of {@linkcode MODEL_NAMES}. */
+export type ModelName = typeof MODEL_NAMES[number];
 
 /** Options of each registered name (aliases included). */
 export interface ModelOptionsByName {
@@ -35,6 +40,10 @@ export interface ArchitectureInfo {
   aliases: readonly string[];
   /** One-line description. */
   description: string;
+  /** Short name in run ids and labels (the timm name without its pretraining-size suffix). */
+  shortName: string;
+  /** Input normalization of timm's pretrained weights (timm `mean`/`std`): ImageNet's. */
+  normalization: "imagenet";
   /** Prefix of the first convolution (timm `first_conv`), adapted for `inChannels`. */
   firstConv: string;
   /** Prefix of the classifier (timm `classifier`), reset when the class count differs. */
@@ -43,6 +52,12 @@ export interface ArchitectureInfo {
   posEmbed?: string;
   /** Tokens before the grid in `posEmbed` (class token). */
   prefixTokens?: number;
+  /**
+   * Patch size of timm's model, for patch transformers (absent otherwise):
+   * such a backbone takes a `patchSize` option, and an image size must be a
+   * multiple of it.
+   */
+  patchSize?: number;
   /** Parameter count with 1000 classes, 3 channels at 224 px (as timm reports). */
   timmParameterCount: number;
 }
@@ -52,6 +67,8 @@ const ARCHITECTURES: Record<ModelName, ArchitectureInfo & { create: (o: never) =
     name: "resnet18",
     aliases: [],
     description: "ResNet-18 (timm resnet18; small-input 3x3 stem at <= 64 px)",
+    shortName: "resnet18",
+    normalization: "imagenet",
     firstConv: "conv1",
     classifier: "fc",
     timmParameterCount: 11_689_512,
@@ -61,6 +78,8 @@ const ARCHITECTURES: Record<ModelName, ArchitectureInfo & { create: (o: never) =
     name: "efficientnet_b0",
     aliases: [],
     description: "EfficientNet-B0 (timm efficientnet_b0)",
+    shortName: "efficientnet_b0",
+    normalization: "imagenet",
     firstConv: "conv_stem",
     classifier: "classifier",
     timmParameterCount: 5_288_548,
@@ -70,23 +89,26 @@ const ARCHITECTURES: Record<ModelName, ArchitectureInfo & { create: (o: never) =
     name: "vit_tiny_patch16_224",
     aliases: ["vit_tiny"],
     description: "ViT-Tiny (timm vit_tiny_patch16_224; patch size selectable)",
+    shortName: "vit_tiny",
+    normalization: "imagenet",
     firstConv: "patch_embed.proj",
     classifier: "head",
     posEmbed: "pos_embed",
     prefixTokens: 1,
+    patchSize: 16,
     timmParameterCount: 5_717_416,
     create: vitTiny as (o: never) => Model,
   },
 };
 
-/** Canonical names of the registered backbones. */
+/** Canonical names of the registered backbones, in registry order. */
 export function listModels(): ModelName[] {
-  return Object.keys(ARCHITECTURES) as ModelName[];
+  return [...MODEL_NAMES];
 }
 
 /** Resolve a name or alias to its canonical name, or `undefined`. */
 export function resolveModelName(name: string): ModelName | undefined {
-  if (name in ARCHITECTURES) return name as ModelName;
+  if ((MODEL_NAMES as readonly string[]).includes(name)) return name as ModelName;
   for (const info of Object.values(ARCHITECTURES)) {
     if (info.aliases.includes(name)) return info.name;
   }
@@ -105,6 +127,21 @@ export function architectureInfo(name: string): ArchitectureInfo {
   if (!canonical) throw unknownName(name);
   const { create: _create, ...info } = ARCHITECTURES[canonical];
   return info;
+}
+
+/**
+ * Why {@linkcode createModel} would refuse `name` with `options` (an image
+ * size the backbone cannot take, e.g. not a multiple of a ViT's patch size),
+ * or `undefined` when it builds: the registry's own checks, run on the
+ * options. An unknown name is a problem too.
+ */
+export function modelOptionsProblem(name: string, options: BackboneOptions): string | undefined {
+  try {
+    createModel(name, options);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /**

@@ -168,6 +168,14 @@ export async function staleReason(
   return undefined;
 }
 
+/** Options of {@linkcode acquire}. */
+export interface AcquireOptions {
+  /** A claim without a heartbeat for this many seconds is taken over. */
+  staleSeconds: number;
+  /** Says when a stale claim is taken over. */
+  log?: (line: string) => void;
+}
+
 /**
  * Create the claim file `path` for `owner`, taking over a stale one. Returns
  * true when `owner` holds it afterwards, false when a live worker does.
@@ -175,7 +183,7 @@ export async function staleReason(
 export async function acquire(
   path: string,
   owner: ClaimOwner,
-  options: { staleSeconds: number; log?: (line: string) => void },
+  options: AcquireOptions,
 ): Promise<boolean> {
   const data = JSON.stringify(owner) + "\n";
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -328,6 +336,14 @@ export async function liveClaims(
   return out;
 }
 
+/** Options of {@linkcode withFileLock}. */
+export interface FileLockOptions {
+  /** A lock older than this many seconds (or whose process died) is taken over (default 60). */
+  staleSeconds?: number;
+  /** Says when a stale lock is taken over. */
+  log?: (line: string) => void;
+}
+
 /**
  * Run `fn` holding the lock file `lockPath` (exclusive create; a lock whose
  * process died, or older than `staleSeconds`, default 60, is taken over).
@@ -336,7 +352,7 @@ export async function liveClaims(
 export async function withFileLock<T>(
   lockPath: string,
   fn: () => Promise<T>,
-  options: { staleSeconds?: number; log?: (line: string) => void } = {},
+  options: FileLockOptions = {},
 ): Promise<T> {
   const owner = await newOwner();
   const staleSeconds = options.staleSeconds ?? 60;

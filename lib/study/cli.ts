@@ -21,6 +21,7 @@ import {
   medmnistSearchDirs,
 } from "../data/medmnist.ts";
 import { DataError } from "../data/errors.ts";
+import type { ModelName } from "../models/registry.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { createBackend } from "../runtime/select.ts";
 import {
@@ -29,6 +30,7 @@ import {
   type CliOptions,
   parseCliArgs,
   studyFromOptions,
+  studySizes,
 } from "./cli_options.ts";
 import { createDownloadProgress } from "./download_progress.ts";
 import { finalizeStudy } from "./finalize.ts";
@@ -205,9 +207,9 @@ async function printPlan(
   opts: CliOptions,
   backend: Backend,
   io: Io,
-): Promise<Map<string, Throughput> | undefined> {
+): Promise<Map<ModelName, Throughput> | undefined> {
   const info = MEDMNIST_INFO[opts.dataset];
-  const sizes = info.samples;
+  const sizes = studySizes(opts);
   const all = planRuns(spec);
   const mine = opts.shard ? shardRuns(all, opts.shard) : all;
   const path = resultsPath(opts.out, opts.shard);
@@ -229,10 +231,15 @@ async function printPlan(
     ? `ordinal grades, trained as ${info.numClasses}-class classification`
     : `${info.task}, ${info.numClasses} ${info.task === "multi-label" ? "labels" : "classes"}`;
   const shard = opts.shard ? `, shard ${opts.shard.index}/${opts.shard.count}` : "";
+  const full = info.samples;
   io.out(
     [
       `medtune ablation: ${spec.name}`,
-      `  dataset      ${info.name} (${task}; ${sizes.train}/${sizes.val}/${sizes.test} images)`,
+      `  dataset      ${info.name} (${task}; ${full.train}/${full.val}/${full.test} images)`,
+      opts.limitImages === undefined
+        ? ""
+        : `  subset       ${sizes.train}/${sizes.val}/${sizes.test} images ` +
+          `(--limit-images ${opts.limitImages}, class-stratified): a smoke test, not the study's numbers`,
       `  backend      ${backend.description}`,
       `  design       ${spec.design} (${configs} configurations × ${spec.seeds.length} seed(s) = ${mine.length} runs${shard})`,
       `  image size   ${f.imageSize} px, batch ${f.batchSize}, up to ${f.epochs} epochs ` +
@@ -294,9 +301,9 @@ async function train(
   opts: CliOptions,
   backend: Backend,
   io: Io,
-  throughput?: Map<string, Throughput>,
+  throughput?: Map<ModelName, Throughput>,
 ): Promise<number> {
-  const sizes = MEDMNIST_INFO[opts.dataset].samples;
+  const sizes = studySizes(opts);
   const studyOptions = {
     outDir: opts.out,
     backend,
@@ -379,8 +386,16 @@ async function reportOnly(
   return failedExit(mine.filter((r) => r.status === "failed").length, opts, io);
 }
 
+/** How the command reports an error: its message and exit status. */
+export interface ErrorReport {
+  /** The line(s) to print after `medtune: `. */
+  message: string;
+  /** 1 for a runtime failure, 2 for a usage error. */
+  exitCode: 1 | 2;
+}
+
 /** The line(s) and exit status for an error reaching the command's boundary. */
-export function describeError(err: unknown): { message: string; exitCode: 1 | 2 } {
+export function describeError(err: unknown): ErrorReport {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof DownloadError) {
     return {

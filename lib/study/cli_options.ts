@@ -9,18 +9,33 @@
 
 import { parseArgs } from "node:util";
 import { MEDMNIST_INFO, MEDMNIST_NAMES, type MedMNISTName } from "../data/medmnist.ts";
+import { architectureInfo, type ModelName, resolveModelName } from "../models/registry.ts";
 import type { BackendChoice, BackendName } from "../runtime/backend.ts";
 import {
   AUGMENT_LEVELS,
+  type AugmentLevel,
   BACKBONE_LEVELS,
   backboneSizeProblem,
   DEFAULT_BASELINE,
   defaultStudy,
+  type FixedSettings,
   parseShard,
+  type RunLevels,
   SCHEDULE_LEVELS,
+  type ScheduleLevel,
   type Shard,
+  type StudyAxes,
   type StudySpec,
 } from "./spec.ts";
+import { limitedSizes, type SplitSizes } from "./subset.ts";
+
+/** Options of {@linkcode CliError}. */
+export interface CliErrorOptions {
+  /** 2 for a usage error (default), 1 for a runtime failure. */
+  exitCode?: 1 | 2;
+  /** The error behind it. */
+  cause?: unknown;
+}
 
 /** A problem the command reports in one or two lines, with its exit status. */
 export class CliError extends Error {
@@ -28,7 +43,7 @@ export class CliError extends Error {
   readonly exitCode: 1 | 2;
 
   /** Build the error; `exitCode` defaults to 2 (usage). */
-  constructor(message: string, options: { exitCode?: 1 | 2; cause?: unknown } = {}) {
+  constructor(message: string, options: CliErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = "CliError";
     this.exitCode = options.exitCode ?? 2;
@@ -51,10 +66,10 @@ export interface CliOptions {
   threads?: number;
   /** `--design`. */
   design?: "oat" | "grid";
-  /** `--baseline A/S/B`. */
-  baseline?: { augment: string; schedule: string; backbone: string };
-  /** `--augment`, `--schedule`, `--backbone` levels (undefined: all). */
-  axes: { augment?: string[]; schedule?: string[]; backbone?: string[] };
+  /** `--baseline A/S/B` (the backbone by its canonical name). */
+  baseline?: RunLevels;
+  /** `--augment`, `--schedule`, `--backbone` levels (undefined: all; backbones canonical). */
+  axes: Partial<StudyAxes>;
   /** `--epochs`. */
   epochs?: number;
   /** `--image-size`. */
@@ -69,10 +84,12 @@ export interface CliOptions {
   minEpochs: number;
   /** `--seeds`: the seeds themselves (undefined: the backend's default). */
   seeds?: number[];
-  /** `--pretrained B=PATH`, by backbone. */
-  pretrained: Record<string, string>;
+  /** `--pretrained B=PATH`, by backbone (canonical name). */
+  pretrained: Partial<Record<ModelName, string>>;
   /** `--max-steps` per epoch. */
   maxSteps?: number;
+  /** `--limit-images`: at most this many images of each split (a stratified subset). */
+  limitImages?: number;
   /** `--shard i/n`. */
   shard?: Shard;
   /** `--merge`. */
@@ -94,7 +111,10 @@ export interface CliOptions {
 /** One-line usage. */
 export const CLI_USAGE = "usage: deno task ablate [flags]   (deno task ablate --help lists them)";
 
-const BACKBONES_ACCEPTED: readonly string[] = [...BACKBONE_LEVELS, "vit_tiny"];
+/** Backbone names the flags accept: the registry's canonical names and their aliases. */
+const BACKBONES_ACCEPTED: readonly string[] = BACKBONE_LEVELS.flatMap((
+  name,
+) => [name, ...architectureInfo(name).aliases]);
 
 /** The `--help` text: flags grouped by purpose, then three example command lines. */
 export function cliHelp(): string {
@@ -136,6 +156,8 @@ Training budget
   --patience N        early-stopping patience in epochs (default 8)
   --min-epochs N      never stop early before epoch N (default 20)
   --max-steps N       stop each epoch after N steps (smoke tests)
+  --limit-images N    use at most N images of each split, a fixed class-stratified subset
+                      (smoke tests; its runs are a separate study, never mixed with full ones)
   --backend NAME      auto (default: a hardware GPU, else cpu, else wasm), webgpu, cpu, wasm
   --threads N         cpu backend threads (default: all cores)
 
@@ -184,6 +206,7 @@ const FLAGS = {
   seeds: { type: "string" },
   pretrained: { type: "string", multiple: true },
   "max-steps": { type: "string" },
+  "limit-images": { type: "string" },
   shard: { type: "string" },
   merge: { type: "boolean" },
   "report-only": { type: "boolean" },
@@ -247,18 +270,35 @@ function intFlag(name: string, v: string | undefined, min = 1): number | undefin
   return n;
 }
 
-function listFlag(name: string, v: string | undefined, allowed: readonly string[]) {
+function listFlag<T extends string>(name: string, v: string | undefined, allowed: readonly T[]) {
   if (v === undefined) return undefined;
   const items = v.split(",").map((s) => s.trim()).filter(Boolean);
   if (!items.length) throw new CliError(`--${name} needs at least one of ${allowed.join(", ")}`);
   for (const item of items) {
-    if (!allowed.includes(item)) {
+    if (!(allowed as readonly string[]).includes(item)) {
       throw new CliError(`--${name}: unknown level "${item}"; choose from ${allowed.join(", ")}`);
     }
   }
   const twice = items.find((x, i) => items.indexOf(x) !== i);
   if (twice) throw new CliError(`--${name} lists "${twice}" twice; give each level once`);
-  return items;
+  return items as T[];
+}
+
+/** `--backbone`: names or aliases, resolved here (once) to the registry's canonical names. */
+function backbonesFlag(v: string | undefined): ModelName[] | undefined {
+  const names = listFlag("backbone", v, BACKBONES_ACCEPTED)?.map(canonical);
+  const twice = names?.find((x, i) => names.indexOf(x) !== i);
+  if (twice) {
+    throw new CliError(
+      `--backbone names ${twice} twice (once by an alias); give each backbone once`,
+    );
+  }
+  return names;
+}
+
+/** The canonical name of an accepted backbone name or alias. */
+function canonical(name: string): ModelName {
+  return resolveModelName(name)!;
 }
 
 function seedsFlag(v: string | undefined): number[] | undefined {
@@ -311,11 +351,15 @@ function baselineFlag(v: string | undefined): CliOptions["baseline"] {
   listFlag("baseline", augment, AUGMENT_LEVELS);
   listFlag("baseline", schedule, SCHEDULE_LEVELS);
   listFlag("baseline", backbone, BACKBONES_ACCEPTED);
-  return { augment, schedule, backbone };
+  return {
+    augment: augment as AugmentLevel,
+    schedule: schedule as ScheduleLevel,
+    backbone: canonical(backbone),
+  };
 }
 
-function pretrainedFlag(items: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+function pretrainedFlag(items: string[] | undefined): CliOptions["pretrained"] {
+  const out: CliOptions["pretrained"] = {};
   for (const item of items ?? []) {
     const eq = item.indexOf("=");
     const name = item.slice(0, eq);
@@ -326,7 +370,7 @@ function pretrainedFlag(items: string[] | undefined): Record<string, string> {
         }, got "${item}"`,
       );
     }
-    out[name] = item.slice(eq + 1);
+    out[canonical(name)] = item.slice(eq + 1);
   }
   return out;
 }
@@ -372,7 +416,7 @@ export function parseCliArgs(args: string[]): CliOptions {
     axes: {
       augment: listFlag("augment", v.augment, AUGMENT_LEVELS),
       schedule: listFlag("schedule", v.schedule, SCHEDULE_LEVELS),
-      backbone: listFlag("backbone", v.backbone, BACKBONES_ACCEPTED),
+      backbone: backbonesFlag(v.backbone),
     },
     epochs: intFlag("epochs", v.epochs),
     imageSize: intFlag("image-size", v["image-size"]),
@@ -383,6 +427,7 @@ export function parseCliArgs(args: string[]): CliOptions {
     seeds: seedsFlag(v.seeds),
     pretrained: pretrainedFlag(v.pretrained),
     maxSteps: intFlag("max-steps", v["max-steps"]),
+    limitImages: intFlag("limit-images", v["limit-images"]),
     shard: v.shard === undefined ? undefined : shardFlag(v.shard),
     merge: v.merge ?? false,
     reportOnly: v["report-only"] ?? false,
@@ -417,7 +462,7 @@ function checkCombinations(o: CliOptions): void {
   const { baseline, design, axes } = o;
   if (baseline && design !== "grid") {
     for (const axis of ["augment", "schedule", "backbone"] as const) {
-      const levels = axes[axis];
+      const levels: readonly string[] | undefined = axes[axis];
       if (levels && !levels.includes(baseline[axis])) {
         throw new CliError(
           `--baseline ${axis} "${baseline[axis]}" is not among --${axis} ${
@@ -430,16 +475,28 @@ function checkCombinations(o: CliOptions): void {
 }
 
 /** The default baseline, with each narrowed axis that lacks its level taking its first level. */
-function defaultBaseline(axes: Record<keyof typeof DEFAULT_BASELINE, string[]>) {
-  const pick = (axis: keyof typeof DEFAULT_BASELINE) =>
-    axes[axis].includes(DEFAULT_BASELINE[axis]) ? DEFAULT_BASELINE[axis] : axes[axis][0];
-  return { augment: pick("augment"), schedule: pick("schedule"), backbone: pick("backbone") };
+function defaultBaseline(axes: StudyAxes): RunLevels {
+  const pick = <T extends string>(levels: T[], level: T): T =>
+    levels.includes(level) ? level : levels[0];
+  return {
+    augment: pick(axes.augment, DEFAULT_BASELINE.augment),
+    schedule: pick(axes.schedule, DEFAULT_BASELINE.schedule),
+    backbone: pick(axes.backbone, DEFAULT_BASELINE.backbone),
+  };
+}
+
+/** What the flags default to on a backend. */
+export interface BackendDefaults {
+  /** Image size. */
+  imageSize: number;
+  /** Epoch budget. */
+  epochs: number;
+  /** Seeds. */
+  seeds: number[];
 }
 
 /** Per-backend defaults: the original study on a GPU, an hour-sized one on CPU. */
-export function backendDefaults(
-  backend: BackendName,
-): { imageSize: number; epochs: number; seeds: number[] } {
+export function backendDefaults(backend: BackendName): BackendDefaults {
   return backend === "webgpu"
     ? { imageSize: 224, epochs: 60, seeds: [0, 1, 2] }
     : { imageSize: 28, epochs: 30, seeds: [0] };
@@ -453,7 +510,7 @@ export function backendDefaults(
 export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec {
   const d = backendDefaults(backend);
   const info = MEDMNIST_INFO[o.dataset];
-  const fixed = {
+  const fixed: Partial<FixedSettings> & Pick<FixedSettings, "imageSize"> = {
     dataset: o.dataset,
     imageSize: o.imageSize ?? d.imageSize,
     epochs: o.epochs ?? d.epochs,
@@ -462,15 +519,15 @@ export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec
     patience: o.patience,
     minEpochs: o.minEpochs,
     maxStepsPerEpoch: o.maxSteps,
+    limitImages: o.limitImages,
     pretrained: Object.keys(o.pretrained).length ? o.pretrained : undefined,
   };
-  const axes = {
+  const axes: StudyAxes = {
     augment: o.axes.augment ?? [...AUGMENT_LEVELS],
     schedule: o.axes.schedule ?? [...SCHEDULE_LEVELS],
     backbone: o.axes.backbone ?? [...BACKBONE_LEVELS],
   };
-  const backbones = axes.backbone;
-  for (const b of backbones) {
+  for (const b of axes.backbone) {
     const problem = backboneSizeProblem(b, fixed);
     if (problem) {
       throw new CliError(
@@ -480,9 +537,13 @@ export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec
       );
     }
   }
+  checkLimit(o);
+  const subset = o.limitImages === undefined
+    ? ""
+    : ` (subset: ≤ ${o.limitImages} images per split)`;
   try {
     return defaultStudy({
-      name: `${info.pythonClass} fine-tuning ablation`,
+      name: `${info.pythonClass} fine-tuning ablation${subset}`,
       design: o.design,
       baseline: o.baseline ?? defaultBaseline(axes),
       axes,
@@ -492,4 +553,32 @@ export function studyFromOptions(o: CliOptions, backend: BackendName): StudySpec
   } catch (err) {
     throw new CliError(`the flags describe no valid study: ${(err as Error).message}`);
   }
+}
+
+/**
+ * `--limit-images` must leave every class an image (so AUC stays defined)
+ * and training a full batch.
+ */
+function checkLimit(o: CliOptions): void {
+  const limit = o.limitImages;
+  if (limit === undefined) return;
+  const info = MEDMNIST_INFO[o.dataset];
+  if (limit < info.numClasses) {
+    throw new CliError(
+      `--limit-images ${limit}: ${o.dataset} has ${info.numClasses} ${
+        info.task === "multi-label" ? "labels" : "classes"
+      }; give at least ${info.numClasses} so the subset keeps each of them`,
+    );
+  }
+  if (limit < o.batchSize) {
+    throw new CliError(
+      `--limit-images ${limit} is below --batch-size ${o.batchSize}: training needs a full ` +
+        `batch; give --limit-images >= ${o.batchSize} or a smaller --batch-size`,
+    );
+  }
+}
+
+/** The split sizes a study trains on: the dataset's, cut to `--limit-images` when given. */
+export function studySizes(o: Pick<CliOptions, "dataset" | "limitImages">): SplitSizes {
+  return limitedSizes(MEDMNIST_INFO[o.dataset].samples, o.limitImages);
 }

@@ -59,24 +59,7 @@ export async function finalizeStudy(
     source: "finalize",
   });
   if (mine.length === 0) throw new Error(`finalize: no records of this study's runs in ${outDir}`);
-  const files: string[] = [];
-  const grid = `${outDir}/augment_grid.png`;
-  await writeAugmentGrid(grid, options.train, { rows: ["none", "basic", "heavy"], count: 8 });
-  files.push(grid);
-  files.push(
-    ...await writeStudyReport(outDir, mine, {
-      title: spec.name,
-      // Through JSON: unset optional settings (undefined) are left out of the table.
-      fixedSettings: JSON.parse(JSON.stringify(spec.fixed)),
-      // The design decides how axis levels are compared; the dataset words the report.
-      design: spec.design,
-      baseline: spec.baseline,
-      axisLevels: spec.axes,
-      dataset: spec.fixed.dataset,
-      task: options.train.task,
-      classNames: options.train.labelNames,
-    }),
-  );
+  const files = await writeReportFiles(spec, outDir, mine, options);
   crashPoint("finalize:after-report");
   const best = summarizeRuns(mine).best;
   if (!best) {
@@ -96,13 +79,63 @@ export async function finalizeStudy(
     return { files, bestWritten: false };
   }
   const run = planned.get(chosen.id) as PlannedRun;
-  const source = `${runDir(outDir, run)}/best.safetensors`;
+  files.push(
+    ...await writeBest(outDir, run, chosen, {
+      ...options,
+      testAucMeanOverSeeds: best.testAuc?.mean ?? null,
+    }),
+  );
+  options.log?.(`best configuration ${best.label}: weights of ${chosen.id} in ${outDir}/best/`);
+  return { files, bestWritten: true, best: { configId: best.configId, runId: chosen.id } };
+}
+
+/** The augmentation grid and the report (tables, charts, HTML); returns the files written. */
+async function writeReportFiles(
+  spec: StudySpec,
+  outDir: string,
+  records: readonly RunRecord[],
+  options: FinalizeOptions,
+): Promise<string[]> {
+  const grid = `${outDir}/augment_grid.png`;
+  await writeAugmentGrid(grid, options.train, { rows: ["none", "basic", "heavy"], count: 8 });
+  const report = await writeStudyReport(outDir, records, {
+    title: spec.name,
+    // Through JSON: unset optional settings (undefined) are left out of the table.
+    fixedSettings: JSON.parse(JSON.stringify(spec.fixed)),
+    // The design decides how axis levels are compared; the dataset words the report.
+    design: spec.design,
+    baseline: spec.baseline,
+    axisLevels: spec.axes,
+    dataset: spec.fixed.dataset,
+    task: options.train.task,
+    classNames: options.train.labelNames,
+  });
+  return [grid, ...report];
+}
+
+/** What {@linkcode writeBest} needs besides the run. */
+interface WriteBestOptions extends FinalizeOptions {
+  /** The best configuration's mean test AUC over its seeds (`config.json`). */
+  testAucMeanOverSeeds: number | null;
+}
+
+/**
+ * `best/`: the chosen run's best weights re-saved, exported to ONNX, and a
+ * `config.json` naming the run, its configuration and its metrics.
+ */
+async function writeBest(
+  outDir: string,
+  run: PlannedRun,
+  chosen: RunRecord,
+  options: WriteBestOptions,
+): Promise<string[]> {
   const bestDir = `${outDir}/best`;
+  const files: string[] = [];
   const trainer = new Trainer(modelForRun(run, options.train.numClasses), {
     backend: options.backend,
   });
   try {
-    await trainer.load(source);
+    await trainer.load(`${runDir(outDir, run)}/best.safetensors`);
     await trainer.save(`${bestDir}/model.safetensors`);
     files.push(`${bestDir}/model.safetensors`);
     await trainer.exportOnnx(`${bestDir}/model.onnx`);
@@ -121,12 +154,11 @@ export async function finalizeStudy(
     bestEpoch: chosen.bestEpoch,
     val: chosen.val,
     test: chosen.test,
-    testAucMeanOverSeeds: best.testAuc?.mean ?? null,
+    testAucMeanOverSeeds: options.testAucMeanOverSeeds,
   };
   await atomicWriteFile(`${bestDir}/config.json`, JSON.stringify(config, null, 2) + "\n");
   files.push(`${bestDir}/config.json`);
-  options.log?.(`best configuration ${best.label}: weights of ${chosen.id} in ${bestDir}/`);
-  return { files, bestWritten: true, best: { configId: best.configId, runId: chosen.id } };
+  return files;
 }
 
 /** The first of `candidates` whose best weights are still in its run folder. */

@@ -7,10 +7,12 @@
  * @module
  */
 
+import type { ModelName } from "../models/registry.ts";
 import type { Backend, BackendName } from "../runtime/backend.ts";
 import { TrainingSession } from "../train/session.ts";
 import { modelForRun } from "./runner.ts";
 import { type PlannedRun, planRuns, type StudySpec } from "./spec.ts";
+import type { SplitSizes } from "./subset.ts";
 
 /**
  * Train and eval images/s at batch 32 on the `cpu` backend of a 2-core
@@ -18,7 +20,7 @@ import { type PlannedRun, planRuns, type StudySpec } from "./spec.ts";
  * only, for estimates made without a measurement (the plan then says so):
  * `measureStudyThroughput` times the real programs on the chosen backend.
  */
-export const CPU_THROUGHPUT: Record<string, Record<number, { train: number; eval: number }>> = {
+export const CPU_THROUGHPUT: Record<ModelName, Record<number, ImageRates>> = {
   // Small-input 3×3 stem at 28 and 64 px (the study's setting), 7×7 stem at 224.
   resnet18: {
     28: { train: 54, eval: 220 },
@@ -37,6 +39,14 @@ export const CPU_THROUGHPUT: Record<string, Record<number, { train: number; eval
   },
 };
 
+/** Train and eval images per second. */
+export interface ImageRates {
+  /** Training images per second. */
+  train: number;
+  /** Evaluation images per second. */
+  eval: number;
+}
+
 /** Relative speed of the other backends against `cpu` (rough; unmeasured fallback only). */
 const BACKEND_FACTOR: Record<BackendName, number> = { cpu: 1, wasm: 0.15, webgpu: 10 };
 
@@ -45,12 +55,11 @@ const BACKEND_FACTOR: Record<BackendName, number> = { cpu: 1, wasm: 0.15, webgpu
  * (nearest size, scaled by pixels); a fallback when nothing was measured.
  */
 export function estimateThroughput(
-  backbone: string,
+  backbone: ModelName,
   imageSize: number,
   backend: BackendName,
-): { train: number; eval: number } {
-  const key = backbone === "vit_tiny" ? "vit_tiny_patch16_224" : backbone;
-  const table = CPU_THROUGHPUT[key] ?? CPU_THROUGHPUT.resnet18;
+): ImageRates {
+  const table = CPU_THROUGHPUT[backbone];
   const sizes = Object.keys(table).map(Number).sort((a, b) => a - b);
   const nearest = sizes.reduce((
     a,
@@ -145,6 +154,12 @@ export async function measureThroughput(
 
 const measuredCache = new Map<string, Throughput>();
 
+/** Options of {@linkcode measureStudyThroughput}. */
+export interface MeasureStudyOptions extends MeasureThroughputOptions {
+  /** Says which backbone is being measured. */
+  log?: (line: string) => void;
+}
+
 /**
  * Measure each backbone of `runs` once ({@linkcode measureThroughput} on the
  * first run that uses it), cached per backend, backbone, image and batch
@@ -153,9 +168,9 @@ const measuredCache = new Map<string, Throughput>();
 export async function measureStudyThroughput(
   backend: Backend,
   runs: readonly PlannedRun[],
-  options: MeasureThroughputOptions & { log?: (line: string) => void } = {},
-): Promise<Map<string, Throughput>> {
-  const out = new Map<string, Throughput>();
+  options: MeasureStudyOptions = {},
+): Promise<Map<ModelName, Throughput>> {
+  const out = new Map<ModelName, Throughput>();
   for (const run of runs) {
     const b = run.axes.backbone;
     if (out.has(b)) continue;
@@ -181,9 +196,9 @@ export async function measureStudyThroughput(
  */
 export function estimateRunSeconds(
   run: PlannedRun,
-  sizes: { train: number; val: number; test: number },
+  sizes: SplitSizes,
   backend: BackendName,
-  throughput?: ReadonlyMap<string, Throughput>,
+  throughput?: ReadonlyMap<ModelName, Throughput>,
 ): number {
   const f = run.config.fixed;
   const tp = throughput?.get(run.axes.backbone) ??
@@ -206,7 +221,7 @@ export interface StudyPlan {
   /** Whether the estimate comes from steps timed on the backend (else a table guess). */
   measured: boolean;
   /** Measured throughput by backbone (when measured). */
-  throughput?: Map<string, Throughput>;
+  throughput?: Map<ModelName, Throughput>;
   /** Lines the plan should show: how the estimate was made, and warnings about the device. */
   notes: string[];
 }
@@ -215,14 +230,22 @@ export interface StudyPlan {
 export interface PlanStudyOptions {
   /** The backend the study runs on. */
   backend: BackendName;
-  /** Split sizes of the dataset. */
-  sizes: { train: number; val: number; test: number };
+  /** Split sizes of the dataset (after any `limitImages`). */
+  sizes: SplitSizes;
   /** Ids of runs already recorded. */
   doneIds?: ReadonlySet<string>;
   /** The runs of this invocation (default: every planned run). */
   runs?: PlannedRun[];
   /** Measured throughput by backbone ({@linkcode measureStudyThroughput}). */
-  throughput?: Map<string, Throughput>;
+  throughput?: Map<ModelName, Throughput>;
+}
+
+/** Options of {@linkcode planStudyMeasured}. */
+export interface PlanMeasuredOptions extends Omit<PlanStudyOptions, "backend" | "throughput"> {
+  /** Number of classes of the task (default 2). */
+  numClasses?: number;
+  /** Says which backbone is being measured. */
+  log?: (line: string) => void;
 }
 
 /** Estimate the runs still to do (synchronous: measure first to pass `throughput`). */
@@ -262,10 +285,7 @@ export function planStudy(spec: StudySpec, options: PlanStudyOptions): StudyPlan
 export async function planStudyMeasured(
   spec: StudySpec,
   backend: Backend,
-  options: Omit<PlanStudyOptions, "backend" | "throughput"> & {
-    numClasses?: number;
-    log?: (line: string) => void;
-  },
+  options: PlanMeasuredOptions,
 ): Promise<StudyPlan> {
   const all = options.runs ?? planRuns(spec);
   const todo = all.filter((r) => !options.doneIds?.has(r.id));

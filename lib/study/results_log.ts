@@ -116,6 +116,14 @@ export async function readResults(
     : dedupeRecords(records, { log: options.log, source: path });
 }
 
+/** Options of {@linkcode dedupeRecords}. */
+export interface DedupeOptions {
+  /** Says how many duplicates were dropped. */
+  log?: LogFn;
+  /** Where the records came from (named in the log line). */
+  source?: string;
+}
+
 /**
  * One record per run id, in order of first appearance: an `ok` record is
  * preferred over a failed one, else the latest (the later line, or the later
@@ -123,7 +131,7 @@ export async function readResults(
  */
 export function dedupeRecords(
   records: readonly RunRecord[],
-  options: { log?: LogFn; source?: string } = {},
+  options: DedupeOptions = {},
 ): RunRecord[] {
   const byId = new Map<string, RunRecord>();
   let dropped = 0;

@@ -20,7 +20,7 @@ import type { Dataset } from "../data/dataset.ts";
 import { loadMedMNISTSplits } from "../data/medmnist.ts";
 import { rocCurve } from "../metrics/mod.ts";
 import { metricTaskOf, taskNote } from "../metrics/task.ts";
-import { createModel } from "../models/registry.ts";
+import { architectureInfo, createModel } from "../models/registry.ts";
 import type { Model } from "../nn/model.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { constant, cosine, type LrSchedule, warmupCosine } from "../train/schedules.ts";
@@ -38,18 +38,60 @@ import {
 } from "./claims.ts";
 import type { EpochRecord, RunRecord } from "../report/record.ts";
 import { appendRecord, dedupeRecords, fileTimestamp, readResults } from "./results_log.ts";
-import { type PlannedRun, planRuns, type Shard, shardRuns, type StudySpec } from "./spec.ts";
+import {
+  backboneOptions,
+  type PlannedRun,
+  planRuns,
+  type Shard,
+  shardRuns,
+  type StudySpec,
+} from "./spec.ts";
+import { limitDataset } from "./subset.ts";
 
 export { dedupeRecords, readResults };
+
+/** What {@linkcode StudyProgress.runStart} is told. */
+export interface RunStartInfo {
+  /** The run. */
+  run: PlannedRun;
+  /** Its 0-based position among the runs this worker does now. */
+  index: number;
+  /** Runs to do now (at least `index + 1`). */
+  total: number;
+  /** The runs still to come after it. */
+  next: PlannedRun[];
+}
+
+/** What {@linkcode StudyProgress.epochEnd} is told. */
+export interface EpochEndInfo {
+  /** The run. */
+  run: PlannedRun;
+  /** The epoch's record. */
+  record: EpochRecord;
+  /** The run's epoch budget. */
+  epochs: number;
+}
+
+/** What {@linkcode StudyProgress.runEnd} is told. */
+export interface RunEndInfo {
+  /** The run. */
+  run: PlannedRun;
+  /** Its record (ok or failed), as appended. */
+  record: RunRecord;
+  /** Its 0-based position among the runs this worker does now. */
+  index: number;
+  /** Runs to do now (at least `index + 1`). */
+  total: number;
+}
 
 /** Progress events of a study. */
 export interface StudyProgress {
   /** A run starts: its 0-based position among the runs to do now, and those still to come after it. */
-  runStart?(info: { run: PlannedRun; index: number; total: number; next: PlannedRun[] }): void;
+  runStart?(info: RunStartInfo): void;
   /** An epoch of the current run ended. */
-  epochEnd?(info: { run: PlannedRun; record: EpochRecord; epochs: number }): void;
+  epochEnd?(info: EpochEndInfo): void;
   /** A run finished (ok or failed). */
-  runEnd?(info: { run: PlannedRun; record: RunRecord; index: number; total: number }): void;
+  runEnd?(info: RunEndInfo): void;
 }
 
 /** Options of {@linkcode runStudy}. */
@@ -119,7 +161,6 @@ function onceLog(log?: (line: string) => void): (line: string) => void {
 export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promise<StudyOutcome> {
   const planned = planRuns(spec);
   const mine = options.shard ? shardRuns(planned, options.shard) : planned;
-  const path = resultsPath(options.outDir, options.shard);
   const log = onceLog(options.log);
   await Deno.mkdir(options.outDir, { recursive: true });
   const previousDir = options.fresh
@@ -127,82 +168,138 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
     : undefined;
   await atomicWriteFile(`${options.outDir}/study.json`, JSON.stringify(spec, null, 2) + "\n");
 
-  const startedAt = new Date().toISOString();
-  const needsRun = (rec: RunRecord | undefined) =>
-    !rec || (rec.status === "failed" && !!options.retryFailed && rec.finishedAt < startedAt);
-  const recorded = async () =>
-    new Map((await readResults(path, { log })).map((r) => [r.id, r] as const));
-
-  const initial = await recorded();
-  const total = mine.filter((run) => needsRun(initial.get(run.id))).length;
-  const skipped = mine.length - total;
-  if (skipped) {
-    log(`resuming: ${skipped} of ${mine.length} runs already recorded in ${path}`);
-  }
-  const staleSeconds = options.claimStaleSeconds ?? DEFAULT_CLAIM_STALE_SECONDS;
-  const claimOptions = {
-    staleSeconds,
-    heartbeatSeconds: options.heartbeatSeconds,
-    log,
-  };
-
-  let data: Splits | undefined;
-  let ran = 0;
+  const worker = new StudyWorker(spec, options, mine, log);
+  const skipped = await worker.countTodo();
   while (true) {
-    const done = await recorded();
-    const pending = mine.filter((run) => needsRun(done.get(run.id)));
+    const pending = await worker.pending();
     if (!pending.length) break;
-    let progressed = false;
-    for (let p = 0; p < pending.length; p++) {
-      const run = pending[p];
-      const claim = await claimRun(options.outDir, run.id, claimOptions);
-      if (!claim) continue;
-      try {
-        // Another worker may have finished it since we looked.
-        if (!needsRun((await recorded()).get(run.id))) continue;
-        data ??= await loadData(spec, options);
-        const index = ran;
-        options.progress?.runStart?.({
-          run,
-          index,
-          total: Math.max(total, index + 1),
-          next: pending.slice(p + 1),
-        });
-        claim.startHeartbeat();
-        const record = await executeRun(run, { ...options, data, claim });
-        if (!(await claim.verify())) claim.throwIfLost();
-        await appendRecord(path, record, { log });
-        if (record.status === "ok") await cleanRunDir(runDir(options.outDir, run));
-        ran++;
-        progressed = true;
-        options.progress?.runEnd?.({ run, record, index, total: Math.max(total, index + 1) });
-      } catch (err) {
-        if (!(err instanceof ClaimLostError)) throw err;
-        log(`${err.message}; leaving it to that worker`);
-      } finally {
-        await claim.release();
-      }
-    }
-    if (!progressed) {
-      const ids = pending.map((r) => r.id);
-      const held = await liveClaims(options.outDir, ids, staleSeconds);
-      const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
-      log(
-        `waiting for ${pending.length} run(s) claimed by other workers (${who || "ending"}) ` +
-          `in ${options.outDir}/claims/`,
-      );
-      await sleep((options.pollSeconds ?? 10) * 1000);
-    }
+    if (!(await worker.runPass(pending))) await worker.waitForOthers(pending);
   }
   const ids = new Set(mine.map((r) => r.id));
-  const records = [...(await recorded()).values()].filter((r) => ids.has(r.id));
+  const records = [...(await worker.recorded()).values()].filter((r) => ids.has(r.id));
   return {
     records,
-    ran,
+    ran: worker.ran,
     skipped,
     failed: records.filter((r) => r.status === "failed").length,
     ...(previousDir ? { previousDir } : {}),
   };
+}
+
+/**
+ * One worker's pass through a study: which runs still need training (read
+ * from the results file each time, as other workers append to it), claiming
+ * and training them one at a time, and waiting while others hold the rest.
+ */
+class StudyWorker {
+  /** Runs trained by this worker. */
+  ran = 0;
+  readonly #spec: StudySpec;
+  readonly #options: RunStudyOptions;
+  readonly #mine: readonly PlannedRun[];
+  readonly #log: (line: string) => void;
+  readonly #path: string;
+  readonly #startedAt = new Date().toISOString();
+  readonly #staleSeconds: number;
+  #total = 0;
+  #data?: StudySplits;
+
+  constructor(
+    spec: StudySpec,
+    options: RunStudyOptions,
+    mine: readonly PlannedRun[],
+    log: (line: string) => void,
+  ) {
+    this.#spec = spec;
+    this.#options = options;
+    this.#mine = mine;
+    this.#log = log;
+    this.#path = resultsPath(options.outDir, options.shard);
+    this.#staleSeconds = options.claimStaleSeconds ?? DEFAULT_CLAIM_STALE_SECONDS;
+  }
+
+  /** The records in the results file, by run id. */
+  async recorded(): Promise<Map<string, RunRecord>> {
+    const records = await readResults(this.#path, { log: this.#log });
+    return new Map(records.map((r) => [r.id, r] as const));
+  }
+
+  /** Whether a run with this record (if any) still needs training. */
+  #needsRun(rec: RunRecord | undefined): boolean {
+    return !rec ||
+      (rec.status === "failed" && !!this.#options.retryFailed && rec.finishedAt < this.#startedAt);
+  }
+
+  /** Count the runs to do at the start; returns those already recorded (and says so). */
+  async countTodo(): Promise<number> {
+    this.#total = (await this.pending()).length;
+    const skipped = this.#mine.length - this.#total;
+    if (skipped) {
+      this.#log(
+        `resuming: ${skipped} of ${this.#mine.length} runs already recorded in ${this.#path}`,
+      );
+    }
+    return skipped;
+  }
+
+  /** The runs that still need training. */
+  async pending(): Promise<PlannedRun[]> {
+    const done = await this.recorded();
+    return this.#mine.filter((run) => this.#needsRun(done.get(run.id)));
+  }
+
+  /** Claim and train each of `pending` that no live worker holds; whether any was trained. */
+  async runPass(pending: readonly PlannedRun[]): Promise<boolean> {
+    let progressed = false;
+    for (let p = 0; p < pending.length; p++) {
+      const claim = await claimRun(this.#options.outDir, pending[p].id, {
+        staleSeconds: this.#staleSeconds,
+        heartbeatSeconds: this.#options.heartbeatSeconds,
+        log: this.#log,
+      });
+      if (!claim) continue;
+      try {
+        if (await this.#trainClaimed(pending[p], claim, pending.slice(p + 1))) progressed = true;
+      } catch (err) {
+        if (!(err instanceof ClaimLostError)) throw err;
+        this.#log(`${err.message}; leaving it to that worker`);
+      } finally {
+        await claim.release();
+      }
+    }
+    return progressed;
+  }
+
+  /** Train a claimed run and append its record; false when another worker finished it first. */
+  async #trainClaimed(run: PlannedRun, claim: RunClaim, next: PlannedRun[]): Promise<boolean> {
+    // Another worker may have finished it since we looked.
+    if (!this.#needsRun((await this.recorded()).get(run.id))) return false;
+    const options = this.#options;
+    this.#data ??= await loadData(this.#spec, options);
+    const index = this.ran;
+    const total = Math.max(this.#total, index + 1);
+    options.progress?.runStart?.({ run, index, total, next });
+    claim.startHeartbeat();
+    const record = await executeRun(run, { ...options, data: this.#data, claim });
+    if (!(await claim.verify())) claim.throwIfLost();
+    await appendRecord(this.#path, record, { log: this.#log });
+    if (record.status === "ok") await cleanRunDir(runDir(options.outDir, run));
+    this.ran++;
+    options.progress?.runEnd?.({ run, record, index, total });
+    return true;
+  }
+
+  /** Say who holds the remaining runs, then wait a poll interval. */
+  async waitForOthers(pending: readonly PlannedRun[]): Promise<void> {
+    const { outDir } = this.#options;
+    const held = await liveClaims(outDir, pending.map((r) => r.id), this.#staleSeconds);
+    const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
+    this.#log(
+      `waiting for ${pending.length} run(s) claimed by other workers (${who || "ending"}) ` +
+        `in ${outDir}/claims/`,
+    );
+    await sleep((this.#options.pollSeconds ?? 10) * 1000);
+  }
 }
 
 /** Files and folders of a study's output (besides earlier `previous-*` folders). */
@@ -218,6 +315,16 @@ const STUDY_ENTRIES = [
   "augment_grid.png",
 ];
 
+/** Options of {@linkcode moveStudyAside}. */
+export interface MoveAsideOptions {
+  /** Move only this shard's results file and its runs' checkpoints and claims. */
+  shard?: Shard;
+  /** The shard's runs (with `shard`). */
+  runs?: readonly PlannedRun[];
+  /** Log line saying what moved where. */
+  log?: (line: string) => void;
+}
+
 /**
  * Move a study's results, checkpoints, claims, report and `best/` into
  * `outDir/previous-<time>/` (nothing is deleted). With `shard`, only that
@@ -226,25 +333,9 @@ const STUDY_ENTRIES = [
  */
 export async function moveStudyAside(
   outDir: string,
-  options: { shard?: Shard; runs?: readonly PlannedRun[]; log?: (line: string) => void } = {},
+  options: MoveAsideOptions = {},
 ): Promise<string | undefined> {
-  const names: string[] = [];
-  const sharded = options.shard && options.shard.count > 1;
-  if (sharded) {
-    const file = resultsPath(outDir, options.shard).slice(outDir.length + 1);
-    names.push(file);
-    for (const run of options.runs ?? []) {
-      names.push(`runs/${run.id}`, `claims/${run.id}.json`);
-    }
-    for await (const e of Deno.readDir(outDir)) {
-      if (e.name.startsWith(`${file}.torn-`)) names.push(e.name);
-    }
-  } else {
-    names.push(...STUDY_ENTRIES);
-    for await (const e of Deno.readDir(outDir)) {
-      if (/^results.*\.jsonl/.test(e.name) && !e.name.endsWith(".lock")) names.push(e.name);
-    }
-  }
+  const names = await studyEntries(outDir, options);
   const present: string[] = [];
   for (const name of names) if (await exists(`${outDir}/${name}`)) present.push(name);
   if (!present.length) return undefined;
@@ -266,36 +357,58 @@ export async function moveStudyAside(
   return dest;
 }
 
-interface Splits {
+/** The names (relative to `outDir`) that {@linkcode moveStudyAside} moves, present or not. */
+async function studyEntries(outDir: string, options: MoveAsideOptions): Promise<string[]> {
+  const names: string[] = [];
+  if (options.shard && options.shard.count > 1) {
+    const file = resultsPath(outDir, options.shard).slice(outDir.length + 1);
+    names.push(file);
+    for (const run of options.runs ?? []) {
+      names.push(`runs/${run.id}`, `claims/${run.id}.json`);
+    }
+    for await (const e of Deno.readDir(outDir)) {
+      if (e.name.startsWith(`${file}.torn-`)) names.push(e.name);
+    }
+  } else {
+    names.push(...STUDY_ENTRIES);
+    for await (const e of Deno.readDir(outDir)) {
+      if (/^results.*\.jsonl/.test(e.name) && !e.name.endsWith(".lock")) names.push(e.name);
+    }
+  }
+  return names;
+}
+
+/** The three splits a study's runs train, select and test on. */
+export interface StudySplits {
+  /** Training split. */
   train: Dataset;
+  /** Validation split (early stopping, best epoch). */
   val: Dataset;
+  /** Test split (reported metrics). */
   test: Dataset;
 }
 
-async function loadData(spec: StudySpec, options: RunStudyOptions): Promise<Splits> {
-  return await loadMedMNISTSplits(spec.fixed.dataset, {
+/** The study's splits, each cut to `fixed.limitImages` when set ({@linkcode limitDataset}). */
+async function loadData(spec: StudySpec, options: RunStudyOptions): Promise<StudySplits> {
+  const { train, val, test } = await loadMedMNISTSplits(spec.fixed.dataset, {
     root: options.dataDir,
     download: options.download,
   });
+  const limit = spec.fixed.limitImages;
+  if (limit === undefined) return { train, val, test };
+  return {
+    train: limitDataset(train, limit),
+    val: limitDataset(val, limit),
+    test: limitDataset(test, limit),
+  };
 }
 
-/** The model of a run's configuration. */
+/** The model of a run's configuration (the registry's backbone with the study's options). */
 export function modelForRun(run: PlannedRun, numClasses: number): Model {
-  const f = run.config.fixed;
-  const common = {
-    numClasses,
-    inChannels: 3,
-    imageSize: f.imageSize,
-    dropRate: f.dropRate,
-    dropPathRate: f.dropPathRate,
-  };
-  if (run.axes.backbone === "vit_tiny_patch16_224" || run.axes.backbone === "vit_tiny") {
-    return createModel("vit_tiny_patch16_224", {
-      ...common,
-      patchSize: f.vitPatchSize ?? (f.imageSize >= 64 ? 16 : 4),
-    });
-  }
-  return createModel(run.axes.backbone, common);
+  return createModel(
+    run.axes.backbone,
+    backboneOptions(run.axes.backbone, run.config.fixed, numClasses),
+  );
 }
 
 /** The LR schedule of a run's configuration. */
@@ -321,108 +434,51 @@ export function runDir(outDir: string, run: PlannedRun): string {
   return `${outDir}/runs/${run.id}`;
 }
 
+/** Options of {@linkcode executeRun}. */
+export interface ExecuteRunOptions extends RunStudyOptions {
+  /** The study's splits (already cut to `fixed.limitImages`). */
+  data: StudySplits;
+  /** The run's claim: checked after each epoch, so a run taken over stops. */
+  claim?: RunClaim;
+}
+
+/** The fields of a run's record that do not depend on how it went. */
+type RecordBase = Pick<
+  RunRecord,
+  | "id"
+  | "configId"
+  | "axes"
+  | "config"
+  | "seed"
+  | "backend"
+  | "imageSize"
+  | "task"
+  | "scoredAs"
+  | "taskNote"
+  | "classNames"
+>;
+
 /** Train, select and evaluate one run; never throws for a training failure (it is recorded). */
-export async function executeRun(
-  run: PlannedRun,
-  options: RunStudyOptions & { data: Splits; claim?: RunClaim },
-): Promise<RunRecord> {
+export async function executeRun(run: PlannedRun, options: ExecuteRunOptions): Promise<RunRecord> {
   const t0 = performance.now();
-  const f = run.config.fixed;
-  const { train, val, test } = options.data;
-  const dir = runDir(options.outDir, run);
-  const base = {
-    id: run.id,
-    configId: run.configId,
-    axes: run.axes,
-    config: run.config as unknown as Record<string, unknown>,
-    seed: run.seed,
-    backend: options.backend.description,
-    imageSize: f.imageSize,
-    task: train.task,
-    scoredAs: metricTaskOf(train.task, train.numClasses),
-    taskNote: taskNote(train.task, train.numClasses),
-    classNames: [...train.labelNames],
-  };
+  const base = recordBase(run, options);
   let trainer: Trainer | undefined;
   try {
-    const model = modelForRun(run, train.numClasses);
-    trainer = new Trainer(model, {
-      backend: options.backend,
-      optimizer: { name: "adamw", lr: f.lr, weightDecay: f.weightDecay },
-      schedule: scheduleForRun(run),
-      labelSmoothing: f.labelSmoothing,
-      clipGradNorm: f.clipGradNorm,
-      seed: run.seed,
-      evalBatchSize: 64,
-      log: options.log,
-      logEpochs: false,
-    });
-    const pretrained = f.pretrained?.[run.axes.backbone];
-    if (pretrained) await trainer.loadPretrained(pretrained);
-    const fit = await trainer.fit(train, val, {
-      epochs: f.epochs,
-      batchSize: f.batchSize,
-      augment: run.axes.augment as "none",
-      earlyStopping: { patience: f.patience, minEpochs: Math.min(f.minEpochs, f.epochs) },
-      maxStepsPerEpoch: f.maxStepsPerEpoch,
-      checkpointDir: dir,
-      onEpochEnd: ({ record }) => {
-        options.claim?.throwIfLost();
-        options.progress?.epochEnd?.({ run, record, epochs: f.epochs });
-      },
-    });
-    const [trainEval, valEval, testEval] = [
-      await trainer.evaluate(train),
-      await trainer.evaluate(val),
-      await trainer.evaluate(test),
-    ];
-    const binary = testEval.task === "binary";
-    const scores = positiveScores(testEval);
-    const roc = binary ? rocCurve(scores, testEval.labels) : undefined;
-    const rocPerClass = rocCurvesPerClass(testEval.probs, testEval.labels, test.numClasses, {
-      task: testEval.task,
-    });
+    trainer = trainerForRun(run, options);
+    const ok = await trainAndEvaluate(run, trainer, options);
     return {
       ...base,
-      status: "ok",
-      epochsRun: fit.epochsRun,
-      bestEpoch: fit.bestEpoch,
-      history: fit.history,
-      train: trainEval.metrics,
-      val: valEval.metrics,
-      test: testEval.metrics,
-      testScores: binary ? Array.from(scores) : undefined,
-      testLabels: binary ? Array.from(testEval.labels) : undefined,
-      testProbs: binary ? undefined : Array.from(testEval.probs, (p) => Math.round(p * 1e6) / 1e6),
-      testTargets: binary ? undefined : Array.from(testEval.labels),
-      roc: roc ? { fpr: Array.from(roc.fpr), tpr: Array.from(roc.tpr) } : undefined,
-      rocPerClass,
-      gapAuc: trainEval.metrics.auc !== null && valEval.metrics.auc !== null
-        ? trainEval.metrics.auc - valEval.metrics.auc
-        : null,
-      gapLoss: valEval.metrics.loss - trainEval.metrics.loss,
+      ...ok,
       seconds: (performance.now() - t0) / 1000,
       finishedAt: new Date().toISOString(),
     };
   } catch (err) {
     if (err instanceof ClaimLostError) throw err;
-    const history = err instanceof TrainingDivergedError ? err.history : trainer?.history ?? [];
-    const diverged = err instanceof TrainingDivergedError ? divergencePoint(err) : undefined;
-    const message = (err as Error).message;
-    const error = diverged
-      ? `diverged at epoch ${diverged.epoch}, step ${diverged.step}: ${
-        message.replace(/^training diverged( at epoch \d+, step \d+)?:\s*/, "")
-      }`
-      : message;
-    options.log?.(`run ${run.id} failed: ${error}`);
+    const failed = failedFields(err, trainer);
+    options.log?.(`run ${run.id} failed: ${failed.error}`);
     return {
       ...base,
-      status: "failed",
-      error,
-      ...(diverged ? { divergedAt: diverged } : {}),
-      epochsRun: err instanceof TrainingDivergedError ? err.completedEpochs : history.length,
-      bestEpoch: 0,
-      history,
+      ...failed,
       seconds: (performance.now() - t0) / 1000,
       finishedAt: new Date().toISOString(),
     };
@@ -431,12 +487,141 @@ export async function executeRun(
   }
 }
 
+/** The record fields known before training: ids, configuration, backend, task. */
+function recordBase(run: PlannedRun, options: ExecuteRunOptions): RecordBase {
+  const { train } = options.data;
+  return {
+    id: run.id,
+    configId: run.configId,
+    axes: run.axes,
+    config: run.config as unknown as Record<string, unknown>,
+    seed: run.seed,
+    backend: options.backend.description,
+    imageSize: run.config.fixed.imageSize,
+    task: train.task,
+    scoredAs: metricTaskOf(train.task, train.numClasses),
+    taskNote: taskNote(train.task, train.numClasses),
+    classNames: [...train.labelNames],
+  };
+}
+
+/** The trainer of a run: AdamW, its schedule, the fixed regularization, its seed. */
+function trainerForRun(run: PlannedRun, options: ExecuteRunOptions): Trainer {
+  const f = run.config.fixed;
+  return new Trainer(modelForRun(run, options.data.train.numClasses), {
+    backend: options.backend,
+    optimizer: { name: "adamw", lr: f.lr, weightDecay: f.weightDecay },
+    schedule: scheduleForRun(run),
+    labelSmoothing: f.labelSmoothing,
+    clipGradNorm: f.clipGradNorm,
+    seed: run.seed,
+    evalBatchSize: 64,
+    log: options.log,
+    logEpochs: false,
+  });
+}
+
+/** Fields of a run's record that depend on its outcome. */
+type OutcomeFields = Omit<RunRecord, keyof RecordBase | "seconds" | "finishedAt">;
+
+/**
+ * Load the pretrained weights (if any), fit with early stopping and
+ * checkpoints, then evaluate the best epoch's weights on every split.
+ */
+async function trainAndEvaluate(
+  run: PlannedRun,
+  trainer: Trainer,
+  options: ExecuteRunOptions,
+): Promise<OutcomeFields> {
+  const f = run.config.fixed;
+  const { train, val, test } = options.data;
+  const pretrained = f.pretrained?.[run.axes.backbone];
+  if (pretrained) await trainer.loadPretrained(pretrained);
+  const fit = await trainer.fit(train, val, {
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    augment: run.axes.augment,
+    normalize: architectureInfo(run.axes.backbone).normalization,
+    earlyStopping: { patience: f.patience, minEpochs: Math.min(f.minEpochs, f.epochs) },
+    maxStepsPerEpoch: f.maxStepsPerEpoch,
+    checkpointDir: runDir(options.outDir, run),
+    onEpochEnd: ({ record }) => {
+      options.claim?.throwIfLost();
+      options.progress?.epochEnd?.({ run, record, epochs: f.epochs });
+    },
+  });
+  const [trainEval, valEval, testEval] = [
+    await trainer.evaluate(train),
+    await trainer.evaluate(val),
+    await trainer.evaluate(test),
+  ];
+  return {
+    status: "ok",
+    epochsRun: fit.epochsRun,
+    bestEpoch: fit.bestEpoch,
+    history: fit.history,
+    train: trainEval.metrics,
+    val: valEval.metrics,
+    test: testEval.metrics,
+    ...testOutputs(testEval, test.numClasses),
+    gapAuc: trainEval.metrics.auc !== null && valEval.metrics.auc !== null
+      ? trainEval.metrics.auc - valEval.metrics.auc
+      : null,
+    gapLoss: valEval.metrics.loss - trainEval.metrics.loss,
+  };
+}
+
+/** The test set's per-image outputs and ROC curves, as the record keeps them. */
+function testOutputs(testEval: Evaluation, numClasses: number): Partial<OutcomeFields> {
+  const binary = testEval.task === "binary";
+  const scores = positiveScores(testEval);
+  const roc = binary ? rocCurve(scores, testEval.labels) : undefined;
+  const rocPerClass = rocCurvesPerClass(testEval.probs, testEval.labels, numClasses, {
+    task: testEval.task,
+  });
+  return {
+    testScores: binary ? Array.from(scores) : undefined,
+    testLabels: binary ? Array.from(testEval.labels) : undefined,
+    testProbs: binary ? undefined : Array.from(testEval.probs, (p) => Math.round(p * 1e6) / 1e6),
+    testTargets: binary ? undefined : Array.from(testEval.labels),
+    roc: roc ? { fpr: Array.from(roc.fpr), tpr: Array.from(roc.tpr) } : undefined,
+    rocPerClass,
+  };
+}
+
+/** The outcome fields of a failed run: why, where it diverged, the history so far. */
+function failedFields(
+  err: unknown,
+  trainer: Trainer | undefined,
+): OutcomeFields & { error: string } {
+  const history = err instanceof TrainingDivergedError ? err.history : trainer?.history ?? [];
+  const diverged = err instanceof TrainingDivergedError ? divergencePoint(err) : undefined;
+  const message = (err as Error).message;
+  const error = diverged
+    ? `diverged at epoch ${diverged.epoch}, step ${diverged.step}: ${
+      message.replace(/^training diverged( at epoch \d+, step \d+)?:\s*/, "")
+    }`
+    : message;
+  return {
+    status: "failed",
+    error,
+    ...(diverged ? { divergedAt: diverged } : {}),
+    epochsRun: err instanceof TrainingDivergedError ? err.completedEpochs : history.length,
+    bestEpoch: 0,
+    history,
+  };
+}
+
 /** Where training diverged. */
 function divergencePoint(err: TrainingDivergedError): { epoch: number; step: number } {
   return { epoch: err.epoch, step: err.step };
 }
 
-/** Positive-class probability (binary) or the max probability per image. */
+/**
+ * The score per test image that the record keeps as `testScores`: with two
+ * classes, the probability of class 1 (the positive class); otherwise the
+ * probability of class 0 (only binary records keep them).
+ */
 function positiveScores(e: Evaluation): Float64Array {
   const k = e.probs.length / e.labels.length;
   const out = new Float64Array(e.labels.length);
@@ -451,6 +636,12 @@ async function cleanRunDir(dir: string): Promise<void> {
   }
 }
 
+/** Options of {@linkcode mergeShards}. */
+export interface MergeShardsOptions {
+  /** Log lines: dropped duplicates, and what was merged into which file. */
+  log?: (line: string) => void;
+}
+
 /**
  * Combine `results.shard-*-of-*.jsonl` (and any existing `results.jsonl`)
  * into `results.jsonl`, one record per run id ({@linkcode dedupeRecords}: ok
@@ -459,7 +650,7 @@ async function cleanRunDir(dir: string): Promise<void> {
  */
 export async function mergeShards(
   outDir: string,
-  options: { log?: (line: string) => void } = {},
+  options: MergeShardsOptions = {},
 ): Promise<RunRecord[]> {
   const files: string[] = [];
   try {

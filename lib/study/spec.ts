@@ -9,15 +9,46 @@
 
 import { createHash } from "node:crypto";
 import type { BackboneOptions } from "../models/common.ts";
-import { createModel, resolveModelName } from "../models/registry.ts";
+import {
+  architectureInfo,
+  listModels,
+  type ModelName,
+  modelOptionsProblem,
+  resolveModelName,
+} from "../models/registry.ts";
 import type { RunAxes } from "../report/record.ts";
 
 /** Augmentation levels of the study. */
 export const AUGMENT_LEVELS = ["none", "basic", "heavy"] as const;
 /** LR-schedule levels of the study. */
 export const SCHEDULE_LEVELS = ["constant", "cosine", "warmup_cosine"] as const;
-/** Backbone levels of the study (timm names). */
-export const BACKBONE_LEVELS = ["resnet18", "efficientnet_b0", "vit_tiny_patch16_224"] as const;
+/** Backbone levels of the study: the registry's backbones, by canonical (timm) name. */
+export const BACKBONE_LEVELS: readonly ModelName[] = listModels();
+
+/** An augmentation level: one of {@linkcode AUGMENT_LEVELS}. */
+export type AugmentLevel = typeof AUGMENT_LEVELS[number];
+/** An LR-schedule level: one of {@linkcode SCHEDULE_LEVELS}. */
+export type ScheduleLevel = typeof SCHEDULE_LEVELS[number];
+
+/** The levels of one configuration, typed: a run's axes inside the study. */
+export interface RunLevels extends RunAxes {
+  /** Augmentation preset. */
+  augment: AugmentLevel;
+  /** LR schedule. */
+  schedule: ScheduleLevel;
+  /** Backbone (canonical registry name; aliases are resolved at the boundary). */
+  backbone: ModelName;
+}
+
+/** The levels of each axis of a study. */
+export interface StudyAxes {
+  /** Augmentation levels. */
+  augment: AugmentLevel[];
+  /** LR-schedule levels. */
+  schedule: ScheduleLevel[];
+  /** Backbones (canonical registry names). */
+  backbone: ModelName[];
+}
 
 /** Settings shared by every run of a study. */
 export interface FixedSettings {
@@ -50,9 +81,15 @@ export interface FixedSettings {
   /** ViT patch size at small images (16 at ≥ 64 px; 4 at 28 px). */
   vitPatchSize?: number;
   /** Optional timm weights per backbone (safetensors paths). */
-  pretrained?: Record<string, string>;
+  pretrained?: Partial<Record<ModelName, string>>;
   /** Stop each epoch after this many steps (smoke tests only). */
   maxStepsPerEpoch?: number;
+  /**
+   * Use at most this many images of each split, a deterministic
+   * class-stratified subset (smoke tests only; see `subset.ts`). Part of the
+   * configuration, so a limited run never resumes into or dedupes with a full one.
+   */
+  limitImages?: number;
 }
 
 /** A study: axes, baseline, design, seeds and fixed settings. */
@@ -60,9 +97,9 @@ export interface StudySpec {
   /** Study name (report title). */
   name: string;
   /** Levels of each axis. */
-  axes: { augment: string[]; schedule: string[]; backbone: string[] };
+  axes: StudyAxes;
   /** The configuration the `oat` design varies around. */
-  baseline: RunAxes;
+  baseline: RunLevels;
   /** `oat`: one axis at a time around the baseline; `grid`: full factorial. */
   design: "oat" | "grid";
   /** Seeds; each configuration runs once per seed. */
@@ -72,7 +109,7 @@ export interface StudySpec {
 }
 
 /** A configuration: axis levels plus the fixed settings. */
-export interface RunConfig extends RunAxes {
+export interface RunConfig extends RunLevels {
   /** Settings shared by every run. */
   fixed: FixedSettings;
 }
@@ -84,7 +121,7 @@ export interface PlannedRun {
   /** Stable id of the configuration. */
   configId: string;
   /** Axis levels. */
-  axes: RunAxes;
+  axes: RunLevels;
   /** Full configuration. */
   config: RunConfig;
   /** Seed. */
@@ -109,59 +146,61 @@ export const DEFAULT_FIXED: FixedSettings = {
 };
 
 /** The baseline of the `oat` design. */
-export const DEFAULT_BASELINE: RunAxes = {
+export const DEFAULT_BASELINE: RunLevels = {
   augment: "basic",
   schedule: "cosine",
   backbone: "resnet18",
 };
 
-/** The full BreastMNIST study with `overrides` applied. */
-export function defaultStudy(overrides: Partial<Omit<StudySpec, "fixed">> & {
+/** What {@linkcode defaultStudy} changes in the full BreastMNIST study. */
+export interface StudyOverrides extends Partial<Omit<StudySpec, "fixed">> {
+  /** Fixed settings replacing the defaults ({@linkcode DEFAULT_FIXED}). */
   fixed?: Partial<FixedSettings>;
-} = {}): StudySpec {
+}
+
+/**
+ * The full BreastMNIST study with `overrides` applied, validated. Backbone
+ * aliases (e.g. `vit_tiny`, from untyped callers) are resolved here to the
+ * registry's canonical names, once.
+ */
+export function defaultStudy(overrides: StudyOverrides = {}): StudySpec {
+  const baseline = overrides.baseline ?? DEFAULT_BASELINE;
+  const axes = overrides.axes ?? {
+    augment: [...AUGMENT_LEVELS],
+    schedule: [...SCHEDULE_LEVELS],
+    backbone: [...BACKBONE_LEVELS],
+  };
+  const fixed = { ...DEFAULT_FIXED, ...overrides.fixed };
+  if (fixed.pretrained) {
+    const entries = Object.entries(fixed.pretrained);
+    fixed.pretrained = Object.fromEntries(entries.map(([b, p]) => [canonicalBackbone(b), p]));
+  }
   const spec: StudySpec = {
     name: overrides.name ?? "BreastMNIST fine-tuning ablation",
-    axes: overrides.axes ?? {
-      augment: [...AUGMENT_LEVELS],
-      schedule: [...SCHEDULE_LEVELS],
-      backbone: [...BACKBONE_LEVELS],
-    },
-    baseline: overrides.baseline ?? DEFAULT_BASELINE,
+    axes: { ...axes, backbone: axes.backbone?.map(canonicalBackbone) },
+    baseline: { ...baseline, backbone: canonicalBackbone(baseline.backbone) },
     design: overrides.design ?? "oat",
     seeds: overrides.seeds ?? [0, 1, 2],
-    fixed: { ...DEFAULT_FIXED, ...overrides.fixed },
+    fixed,
   };
   validateStudy(spec);
   return spec;
 }
 
+/** A backbone name or alias as its canonical name (unknown names pass on to validation). */
+function canonicalBackbone(name: string): ModelName {
+  return resolveModelName(name) ?? (name as ModelName);
+}
+
+const KNOWN_LEVELS: Record<keyof RunAxes, readonly string[]> = {
+  augment: AUGMENT_LEVELS,
+  schedule: SCHEDULE_LEVELS,
+  backbone: BACKBONE_LEVELS,
+};
+
 /** Check a spec, with errors naming the field, the bad value and what is allowed. */
 export function validateStudy(spec: StudySpec): void {
-  const known: Record<keyof RunAxes, readonly string[]> = {
-    augment: AUGMENT_LEVELS,
-    schedule: SCHEDULE_LEVELS,
-    backbone: [...BACKBONE_LEVELS, "vit_tiny"],
-  };
-  for (const axis of ["augment", "schedule", "backbone"] as const) {
-    const levels = spec.axes[axis];
-    if (!Array.isArray(levels) || levels.length === 0) {
-      throw new Error(`study: axes.${axis} needs at least one level (${known[axis].join(", ")})`);
-    }
-    for (const level of levels) {
-      if (!known[axis].includes(level)) {
-        throw new Error(
-          `study: unknown ${axis} level "${level}"; choose from ${known[axis].join(", ")}`,
-        );
-      }
-    }
-    if (spec.design === "oat" && !levels.includes(spec.baseline[axis])) {
-      throw new Error(
-        `study: baseline ${axis} "${spec.baseline[axis]}" is not among the levels ${
-          levels.join(", ")
-        }`,
-      );
-    }
-  }
+  for (const axis of ["augment", "schedule", "backbone"] as const) validateAxis(spec, axis);
   if (spec.design !== "oat" && spec.design !== "grid") {
     throw new Error(`study: design must be "oat" or "grid", got "${spec.design}"`);
   }
@@ -187,9 +226,33 @@ export function validateStudy(spec: StudySpec): void {
   ) {
     throw new Error("study: fixed.epochs, batchSize and imageSize must be integers");
   }
+  if (f.limitImages !== undefined && !(Number.isInteger(f.limitImages) && f.limitImages >= 1)) {
+    throw new Error(`study: fixed.limitImages must be a whole number >= 1, got ${f.limitImages}`);
+  }
   for (const backbone of spec.axes.backbone) {
     const problem = backboneSizeProblem(backbone, f);
     if (problem) throw new Error(`study: ${problem}`);
+  }
+}
+
+/** Check one axis: levels known (canonical names), at least one, the `oat` baseline among them. */
+function validateAxis(spec: StudySpec, axis: keyof RunAxes): void {
+  const known = KNOWN_LEVELS[axis];
+  const levels: readonly string[] = spec.axes[axis];
+  if (!Array.isArray(levels) || levels.length === 0) {
+    throw new Error(`study: axes.${axis} needs at least one level (${known.join(", ")})`);
+  }
+  for (const level of levels) {
+    if (!known.includes(level)) {
+      throw new Error(`study: unknown ${axis} level "${level}"; choose from ${known.join(", ")}`);
+    }
+  }
+  if (spec.design === "oat" && !levels.includes(spec.baseline[axis])) {
+    throw new Error(
+      `study: baseline ${axis} "${spec.baseline[axis]}" is not among the levels ${
+        levels.join(", ")
+      }`,
+    );
   }
 }
 
@@ -198,34 +261,51 @@ export function studyPatchSize(fixed: Pick<FixedSettings, "imageSize" | "vitPatc
   return fixed.vitPatchSize ?? (fixed.imageSize >= 64 ? 16 : 4);
 }
 
+/** The settings {@linkcode backboneOptions} reads. */
+export type BackboneSettings =
+  & Pick<FixedSettings, "imageSize" | "vitPatchSize">
+  & Partial<Pick<FixedSettings, "dropRate" | "dropPathRate">>;
+
+/**
+ * The options a study builds `backbone` with: RGB input at the study's image
+ * size, its dropout rates, and the study's patch size for a backbone the
+ * registry says has patches ({@linkcode studyPatchSize}).
+ */
+export function backboneOptions(
+  backbone: ModelName,
+  fixed: BackboneSettings,
+  numClasses: number,
+): BackboneOptions {
+  const patched = architectureInfo(backbone).patchSize !== undefined;
+  return {
+    numClasses,
+    inChannels: 3,
+    imageSize: fixed.imageSize,
+    dropRate: fixed.dropRate,
+    dropPathRate: fixed.dropPathRate,
+    ...(patched ? { patchSize: studyPatchSize(fixed) } : {}),
+  } as BackboneOptions;
+}
+
 /**
  * Why `backbone` cannot take the study's image size, or `undefined` when it
- * can: the registry's own checks, run on the options a run would use (a ViT's
- * image size must be a multiple of its patch size).
+ * can: the registry's own checks ({@linkcode modelOptionsProblem}), run on
+ * the options a run would use (a ViT's image size must be a multiple of its
+ * patch size).
  */
 export function backboneSizeProblem(
-  backbone: string,
+  backbone: ModelName,
   fixed: Pick<FixedSettings, "imageSize" | "vitPatchSize">,
 ): string | undefined {
-  const vit = resolveModelName(backbone) === "vit_tiny_patch16_224";
-  try {
-    createModel(backbone, {
-      numClasses: 2,
-      inChannels: 3,
-      imageSize: fixed.imageSize,
-      ...(vit ? { patchSize: studyPatchSize(fixed) } : {}),
-    } as BackboneOptions);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  const { imageSize, vitPatchSize } = fixed;
+  return modelOptionsProblem(backbone, backboneOptions(backbone, { imageSize, vitPatchSize }, 2));
 }
 
 /** Configurations of the design, deduplicated, baseline first for `oat`. */
-export function planConfigs(spec: StudySpec): RunAxes[] {
-  const out: RunAxes[] = [];
+export function planConfigs(spec: StudySpec): RunLevels[] {
+  const out: RunLevels[] = [];
   const seen = new Set<string>();
-  const push = (a: RunAxes) => {
+  const push = (a: RunLevels) => {
     const key = `${a.augment}|${a.schedule}|${a.backbone}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -262,9 +342,8 @@ export function canonicalJson(value: unknown): string {
 /** Stable id of a configuration: readable levels plus a hash of everything. */
 export function configIdOf(config: RunConfig): string {
   const hash = createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 8);
-  const short = { none: "none", basic: "basic", heavy: "heavy" }[config.augment] ?? config.augment;
-  const backbone = config.backbone.replace("_patch16_224", "");
-  return `${backbone}-${short}-${config.schedule}-${hash}`;
+  const backbone = architectureInfo(config.backbone).shortName;
+  return `${backbone}-${config.augment}-${config.schedule}-${hash}`;
 }
 
 /** Every run of the study: each configuration × each seed. */
