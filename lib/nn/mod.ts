@@ -40,3 +40,5 @@ export {
   type SqueezeExciteOptions,
 } from "./layers.ts";
 export type { Model } from "./model.ts";
+/** The seeded generator {@linkcode initValues} draws from. */
+export type { Rng } from "../util/rng.ts";

@@ -45,5 +45,4 @@ export {
   type GradCheckFailure,
   type GradCheckOptions,
   type GradCheckReport,
-  probeIndices,
 } from "./gradcheck.ts";
