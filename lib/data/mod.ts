@@ -68,6 +68,17 @@ export {
   type MedMNISTSize,
   medtuneCacheDir,
 } from "./medmnist.ts";
+// The augmentation types the loader's options and batches mention.
+export type {
+  AugmentConfig,
+  Box,
+  MixConfig,
+  MixResult,
+  Normalization,
+  NormalizeOption,
+  PresetName,
+  Range,
+} from "../augment/mod.ts";
 export {
   type Batch,
   createLoader,
