@@ -11,6 +11,7 @@ import { loadCheckpoint } from "../lib/train/checkpoint.ts";
 import { lrCurve, warmupCosine } from "../lib/train/schedules.ts";
 import { TrainingSession } from "../lib/train/session.ts";
 import { type StepInfo, Trainer } from "../lib/train/trainer.ts";
+import { saveWeights } from "../lib/weights/pretrained.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
 import { tinyCnn } from "./_tiny_cnn.ts";
 
@@ -117,5 +118,35 @@ Deno.test("with an EMA, fit validates, restores and checkpoints the EMA weights"
   assert.deepEqual((await loadCheckpoint(`${dir}/best.safetensors`)).weights, ema[best]);
   assert.notDeepEqual(raw[3], ema[3]);
   await t.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadPretrained before fit compiles once and trains as from a compiled session", async () => {
+  // "Pretrained" weights of a 3-class tiny CNN: the 2-class head keeps its fresh init.
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/pretrained.safetensors`;
+  const source = tinyCnn({ imageSize: 28, numClasses: 3 });
+  const optimizer = { name: "adamw" as const, lr: 3e-3 };
+  const s = await TrainingSession.create(backend, source, { batchSize: 4, optimizer, seed: 99 });
+  await saveWeights(file, await s.getWeights(), { model: source });
+  await s.dispose();
+  const adapt = { classifier: "fc", firstConv: "conv1" };
+  const fit = { epochs: 2, batchSize: 16, maxStepsPerEpoch: 4 };
+
+  const deferred = new Trainer(model(), { backend, optimizer, seed: 7 });
+  const report = await deferred.loadPretrained(file, adapt);
+  assert.equal(deferred.session, undefined, "nothing compiled yet");
+  assert.deepEqual(report.kept.map((k) => k.name), ["fc.weight", "fc.bias"]);
+  const a = await deferred.fit(train, val, fit);
+  // The same through a session compiled first (batch 32), then rebuilt for batch 16 by fit.
+  const compiled = new Trainer(model(), { backend, optimizer, seed: 7 });
+  await compiled.evaluate(val);
+  assert.deepEqual(await compiled.loadPretrained(file, adapt), report);
+  const b = await compiled.fit(train, val, fit);
+  const strip = (h: typeof a.history) => h.map(({ seconds: _, ...rest }) => rest);
+  assert.deepEqual(strip(a.history), strip(b.history));
+  assert.deepEqual(await deferred.session!.getWeights(), await compiled.session!.getWeights());
+  await deferred.dispose();
+  await compiled.dispose();
   await Deno.remove(dir, { recursive: true });
 });

@@ -13,10 +13,13 @@
 import { gradients } from "../autodiff/gradients.ts";
 import type { ConvWeightGrad } from "../autodiff/vjp.ts";
 import { ModelContext } from "../nn/context.ts";
+import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import type { Tensor } from "../onnx/graph.ts";
 import { add, mul, sigmoid, softmax } from "../onnx/ops.ts";
 import type { Backend } from "../runtime/backend.ts";
+import { Rng } from "../util/rng.ts";
+import { sizeOf } from "../util/shape.ts";
 import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from "./loss.ts";
 import {
   adamWUpdate,
@@ -136,6 +139,52 @@ export function buildEvalGraph(model: Model, batchSize: number, multiLabel: bool
   for (const p of ctx.params.values()) state[p.tensor.name] = STATE_KEY.param + p.info.name;
   for (const buf of ctx.buffers.values()) state[buf.tensor.name] = STATE_KEY.buffer + buf.info.name;
   return { ctx, state };
+}
+
+/** Fresh values of a model's tensors, from {@linkcode initialValues}. */
+export interface InitialValues {
+  /** Parameters by timm name, in declaration order. */
+  params: Map<string, Float32Array>;
+  /** Buffers by timm name, in declaration order. */
+  buffers: Map<string, Float32Array>;
+}
+
+/**
+ * Fresh values of every parameter, then every buffer, of a built model
+ * context, drawn in declaration order from one `Rng(seed)`: what
+ * `TrainingSession.initialize(seed)` stores.
+ *
+ * @param ctx A context `model.build` has run in.
+ * @param seed The seed.
+ * @returns The values by name.
+ */
+export function initialValues(ctx: ModelContext, seed: number): InitialValues {
+  const rng = new Rng(seed);
+  const params = new Map<string, Float32Array>();
+  const buffers = new Map<string, Float32Array>();
+  for (const { info } of ctx.params.values()) {
+    params.set(info.name, initValues(info.init, sizeOf(info.shape), rng));
+  }
+  for (const { info } of ctx.buffers.values()) {
+    buffers.set(info.name, initValues(info.init, sizeOf(info.shape), rng));
+  }
+  return { params, buffers };
+}
+
+/**
+ * The weights a `TrainingSession` of `model` starts from with `seed`
+ * (parameters, then buffers), computed on the host without compiling
+ * anything.
+ *
+ * @param model The model.
+ * @param seed The seed.
+ * @returns Every parameter and buffer by timm name.
+ */
+export function initialWeights(model: Model, seed: number): Map<string, Float32Array> {
+  const ctx = new ModelContext("train", { name: `${model.name}_init` });
+  model.build(ctx, ctx.graph.input("x", "float32", inputShape(model, 1)));
+  const { params, buffers } = initialValues(ctx, seed);
+  return new Map([...params, ...buffers]);
 }
 
 function inputShape(model: Model, n: number): number[] {

@@ -9,7 +9,6 @@
  */
 
 import type { ModelContext } from "../nn/context.ts";
-import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import type { Backend } from "../runtime/backend.ts";
 import { Program, StateStore } from "../runtime/program.ts";
@@ -21,6 +20,7 @@ import {
   buildEvalGraph,
   buildTrainGraph,
   type EvalGraph,
+  initialValues,
   STATE_KEY,
   type TrainGraph,
   type TrainGraphOptions,
@@ -189,16 +189,12 @@ export class TrainingSession {
 
   /** (Re)initialize parameters, buffers and optimizer state from `seed`; resets the step count. */
   initialize(seed: number): void {
-    const rng = new Rng(seed);
-    for (const { info } of this.trainCtx.params.values()) {
-      this.store.set(PARAM + info.name, initValues(info.init, sizeOf(info.shape), rng), info.shape);
+    const { params, buffers } = initialValues(this.trainCtx, seed);
+    for (const [name, values] of params) {
+      this.store.set(PARAM + name, values, this.trainCtx.params.get(name)!.info.shape);
     }
-    for (const { info } of this.trainCtx.buffers.values()) {
-      this.store.set(
-        BUFFER + info.name,
-        initValues(info.init, sizeOf(info.shape), rng),
-        info.shape,
-      );
+    for (const [name, values] of buffers) {
+      this.store.set(BUFFER + name, values, this.trainCtx.buffers.get(name)!.info.shape);
     }
     this.resetOptimizer();
     this.resetEma();

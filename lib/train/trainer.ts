@@ -50,6 +50,7 @@ import {
   writeTrainerCheckpoint,
 } from "./run_checkpoint.ts";
 import { constant, lrAt, type LrSchedule } from "./schedules.ts";
+import { initialWeights } from "./programs.ts";
 import { TrainingSession } from "./session.ts";
 import { checkFitOptions, checkTrainerOptions } from "./validate.ts";
 
@@ -147,6 +148,8 @@ export class Trainer {
   #batchSize = 0;
   /** Weights came from `load` or `loadPretrained`: `fit` starts from them instead of a fresh init. */
   #weightsGiven = false;
+  /** Weights `loadPretrained` adapted before any session existed: the next session starts from them. */
+  #pendingWeights?: Map<string, Float32Array>;
   /** The session trains a multi-label head (sigmoid BCE): set from the data by `fit` and `evaluate`. */
   #multiLabel = false;
   #normalize: NormalizeOption | "dataset" = "imagenet";
@@ -208,7 +211,7 @@ export class Trainer {
       (this.session.options.multiLabel ?? false) === this.#multiLabel
     ) return this.session;
     const backend = await this.backend();
-    const previous = this.session ? await this.session.getWeights() : undefined;
+    const previous = this.session ? await this.session.getWeights() : this.#pendingWeights;
     await this.session?.dispose();
     this.session = await TrainingSession.create(backend, this.model, {
       batchSize,
@@ -223,6 +226,7 @@ export class Trainer {
       seed: this.options.seed ?? 0,
     });
     if (previous) this.session.setWeights(previous);
+    this.#pendingWeights = undefined;
     this.#batchSize = batchSize;
     return this.session;
   }
@@ -536,7 +540,7 @@ export class Trainer {
    * ```
    */
   async save(path: string): Promise<void> {
-    const session = this.#requireSession("save");
+    const session = await this.#sessionWithWeights("save");
     await writeTrainerCheckpoint(path, await session.getWeights(), this.#owner(session), {
       epoch: this.history.length,
       history: this.history,
@@ -574,7 +578,10 @@ export class Trainer {
   /**
    * Start from published timm weights (safetensors): shapes checked, the head
    * reset when the class count differs, input channels and ViT position
-   * embeddings adapted. `fit` then fine-tunes from them.
+   * embeddings adapted. `fit` then fine-tunes from them. Without a session
+   * yet, nothing is compiled here: the weights are adapted on the host and
+   * go into the session the next `fit`, `evaluate` or `save` compiles (for
+   * its batch size and head, so it is compiled once).
    *
    * @param path The timm `.safetensors` file.
    * @param options How to adapt the first conv and what to skip.
@@ -588,8 +595,14 @@ export class Trainer {
    * ```
    */
   async loadPretrained(path: string, options: PretrainedOptions = {}): Promise<PretrainedReport> {
-    const session = this.session ?? await this.#ensureSession(32);
-    const report = await loadPretrained(session, path, { ...options, model: this.model });
+    const adapt = { ...options, model: this.model };
+    let report: PretrainedReport;
+    if (this.session) report = await loadPretrained(this.session, path, adapt);
+    else {
+      const weights = this.#pendingWeights ?? initialWeights(this.model, this.options.seed ?? 0);
+      report = await loadPretrained(weights, path, adapt);
+      this.#pendingWeights = weights;
+    }
     this.#weightsGiven = true;
     return report;
   }
@@ -608,7 +621,7 @@ export class Trainer {
    * ```
    */
   async exportOnnx(path: string): Promise<void> {
-    const session = this.#requireSession("exportOnnx");
+    const session = await this.#sessionWithWeights("exportOnnx");
     await atomicWriteFile(
       path,
       exportOnnx(this.model, await session.getWeights(), {
@@ -635,6 +648,13 @@ export class Trainer {
   async dispose(): Promise<void> {
     await this.session?.dispose();
     this.session = undefined;
+    this.#pendingWeights = undefined;
+  }
+
+  /** The session, compiled first when only `loadPretrained`'s host weights exist. */
+  async #sessionWithWeights(what: string): Promise<TrainingSession> {
+    if (!this.session && this.#pendingWeights) await this.#ensureSession(32);
+    return this.#requireSession(what);
   }
 
   #requireSession(what: string): TrainingSession {
