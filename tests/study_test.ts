@@ -1,13 +1,26 @@
 // The ablation study: planning (designs, stable ids, shards), a tiny study
-// end to end through the CLI with every output checked, a study killed
-// mid-run and resumed, and the CLI's handling of bad flags.
+// end to end through the CLI with its numbers checked against independent
+// computations, a study killed mid-run and resumed, a failed run, and a
+// sharded study merged. Flag errors and exit codes: cli_test.ts.
 
 import assert from "node:assert/strict";
+import { loadMedMNISTSplits } from "../lib/data/medmnist.ts";
+import { aucRoc } from "../lib/metrics/auc.ts";
+import { createBackend } from "../lib/runtime/select.ts";
+import { parseCliArgs, studyFromOptions } from "../lib/study/cli_options.ts";
 import { readResults } from "../lib/study/results_log.ts";
-import { defaultStudy, parseShard, planConfigs, planRuns, shardRuns } from "../lib/study/spec.ts";
+import { modelForRun } from "../lib/study/runner.ts";
+import {
+  defaultStudy,
+  parseShard,
+  planConfigs,
+  planRuns,
+  shardRuns,
+  type StudySpec,
+} from "../lib/study/spec.ts";
+import { Trainer } from "../lib/train/trainer.ts";
+import { cli, csvWithoutTimes, fileExists, spawnCli, tinyArgs } from "./_study_cli.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
-
-const CLI = new URL("../examples/ablation.ts", import.meta.url).pathname;
 
 Deno.test("oat varies one axis at a time around the baseline; grid is the full factorial", () => {
   const oat = planConfigs(defaultStudy({ design: "oat" }));
@@ -30,6 +43,22 @@ Deno.test("run ids are stable and change with any setting", () => {
   const c = planRuns(defaultStudy({ fixed: { lr: 5e-4 } }));
   assert.notEqual(c[0].configId, a[0].configId);
   assert.match(a[0].id, /^resnet18-basic-cosine-[0-9a-f]{8}-s0$/);
+  // Pinned: the ids of the default study (results files of earlier studies resume into them).
+  assert.deepEqual([...new Set(a.map((r) => r.configId))], [
+    "resnet18-basic-cosine-1f907596",
+    "resnet18-none-cosine-1ef7f5f3",
+    "resnet18-heavy-cosine-39af422e",
+    "resnet18-basic-constant-e9cf5a22",
+    "resnet18-basic-warmup_cosine-9ae7afaf",
+    "efficientnet_b0-basic-cosine-cc3a939f",
+    "vit_tiny-basic-cosine-5fa502d5",
+  ]);
+  // An alias from an untyped caller is resolved to the canonical name: the same run ids.
+  const alias = defaultStudy({
+    axes: { augment: ["basic"], schedule: ["cosine"], backbone: ["vit_tiny" as never] },
+    baseline: { augment: "basic", schedule: "cosine", backbone: "vit_tiny" as never },
+  });
+  assert.equal(planRuns(alias)[0].configId, "vit_tiny-basic-cosine-5fa502d5");
 });
 
 Deno.test("shards partition the runs", () => {
@@ -41,75 +70,79 @@ Deno.test("shards partition the runs", () => {
   assert.throws(() => parseShard("x"), /--shard/);
 });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+// Small and quick: 16 px images, batch 8, one step per epoch, two epochs, cpu backend.
+const tiny = (out: string, augment: string) =>
+  tinyArgs(out, { augment, imageSize: 16, epochs: 2, maxSteps: 1 });
+
+/** The CSV as one object per row, numbers parsed (empty cells are null). */
+async function csvRecords(path: string): Promise<Record<string, string | number | null>[]> {
+  const [header, ...rows] = (await Deno.readTextFile(path)).trim().split("\n").map((l) =>
+    l.split(",")
+  );
+  const cell = (v: string) => (v === "" ? null : Number.isNaN(Number(v)) ? v : Number(v));
+  return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, cell(row[i])])));
 }
 
-// Small and quick: 16 px images, batch 8, one step per epoch, cpu backend.
-const TINY = [
-  "--data",
-  DATA_DIR,
-  "--backend",
-  "cpu",
-  "--image-size",
-  "16",
-  "--batch-size",
-  "8",
-  "--epochs",
-  "2",
-  "--max-steps",
-  "1",
-  "--seeds",
-  "1",
-  "--schedule",
-  "constant",
-  "--backbone",
-  "resnet18",
-  "--baseline",
-  "none/constant/resnet18",
-];
+const close = (a: number | null | undefined, b: number | null | undefined, what: string) =>
+  assert.ok(
+    typeof a === "number" && typeof b === "number" && Math.abs(a - b) < 1e-9,
+    `${what}: ${a} vs ${b}`,
+  );
 
-Deno.test("a tiny study runs end to end and writes every output", async () => {
+Deno.test("a tiny study runs end to end; its records, CSV and best/ hold the numbers they claim", async () => {
   const out = await Deno.makeTempDir();
-  const r = await cli([...TINY, "--augment", "none,basic", "--out", out]);
+  const r = await cli(tiny(out, "none,basic"));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /2 configurations × 1 seed\(s\) = 2 runs/);
   const records = await readResults(`${out}/results.jsonl`);
   assert.equal(records.length, 2);
+  const { test } = await loadMedMNISTSplits("breastmnist", { root: DATA_DIR });
   for (const rec of records) {
     assert.equal(rec.status, "ok", rec.error);
     assert.equal(rec.history.length, 2);
-    assert.ok(rec.test && rec.val && rec.train && rec.roc && rec.testScores?.length === 156);
+    // The recorded test AUC is the AUC of the recorded scores, over the test set's labels.
+    assert.deepEqual(rec.testLabels, Array.from(test.labels));
+    close(rec.test!.auc, aucRoc(rec.testScores!, rec.testLabels!), `${rec.id} test AUC`);
+    assert.equal(rec.roc!.fpr.length, rec.roc!.tpr.length);
   }
-  for (
-    const f of [
-      "study.json",
-      "results.csv",
-      "results.md",
-      "report.html",
-      "augment_grid.png",
-      "best/model.safetensors",
-      "best/model.onnx",
-      "best/config.json",
-      "charts/auc_by_level.png",
-      "charts/gap_by_config.png",
-      "charts/roc_augment.png",
-    ]
-  ) {
-    const info = await Deno.stat(`${out}/${f}`);
-    assert.ok(info.size > 100, `${f} is empty`);
+  // Every results.csv row holds its configuration's record (one seed: the means are the values).
+  const rows = await csvRecords(`${out}/results.csv`);
+  assert.deepEqual(rows.map((row) => row.config_id).sort(), records.map((x) => x.configId).sort());
+  for (const row of rows) {
+    const rec = records.find((x) => x.configId === row.config_id)!;
+    assert.deepEqual([row.augment, row.backbone, row.n_ok, row.n_failed], [
+      rec.axes.augment,
+      rec.axes.backbone,
+      1,
+      0,
+    ]);
+    close(row.test_auc_mean as number, rec.test!.auc, "test_auc_mean");
+    close(row.test_balanced_accuracy_mean as number, rec.test!.balancedAccuracy, "balanced acc");
+    close(row.test_brier_mean as number, rec.test!.brier, "test_brier_mean");
+    close(row.val_auc_mean as number, rec.val!.auc, "val_auc_mean");
+    close(row.gap_auc_mean as number, rec.gapAuc, "gap_auc_mean");
+    assert.deepEqual([row.best_epoch_mean, row.epochs_run_mean], [rec.bestEpoch, rec.epochsRun]);
   }
-  const csv = (await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n");
-  assert.equal(csv.length, 3);
   assert.match(await Deno.readTextFile(`${out}/results.md`), /★/);
+  for (const f of ["report.html", "augment_grid.png", "charts/auc_by_level.png"]) {
+    assert.ok((await Deno.stat(`${out}/${f}`)).size > 100, `${f} is empty`);
+  }
+  // best/ is the best configuration's run: re-evaluated, its weights give the recorded test AUC.
   const best = JSON.parse(await Deno.readTextFile(`${out}/best/config.json`));
-  assert.ok(records.some((rec) => rec.id === best.runId));
+  const chosen = records.find((rec) => rec.id === best.runId)!;
+  assert.equal(rows.find((row) => row.best === 1)!.config_id, chosen.configId);
+  const spec: StudySpec = JSON.parse(await Deno.readTextFile(`${out}/study.json`));
+  const run = planRuns(spec).find((p) => p.id === chosen.id)!;
+  const backend = await createBackend("cpu");
+  const trainer = new Trainer(modelForRun(run, 2), { backend, evalBatchSize: 64 });
+  try {
+    await trainer.load(`${out}/best/model.safetensors`);
+    const again = await trainer.evaluate(test);
+    close(again.metrics.auc, chosen.test!.auc, "best/ re-evaluated test AUC");
+  } finally {
+    await trainer.dispose();
+    await backend.destroy();
+  }
   // The exported model runs standalone in onnxruntime-node with a batch of 3.
   const ort = await import("onnxruntime-node");
   const session = await ort.InferenceSession.create(await Deno.readFile(`${out}/best/model.onnx`));
@@ -121,20 +154,16 @@ Deno.test("a tiny study runs end to end and writes every output", async () => {
 
 Deno.test("a study killed mid-run resumes without repeating or losing a run", async () => {
   const out = await Deno.makeTempDir();
-  const args = [...TINY, "--augment", "none,basic,heavy", "--out", out];
+  const args = tiny(out, "none,basic,heavy");
   // Start, and kill the process as soon as the first run is recorded.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const { child, done } = spawnCli(args);
   const results = `${out}/results.jsonl`;
   for (let i = 0; i < 600; i++) {
     await new Promise((r) => setTimeout(r, 200));
     if ((await readResults(results).catch(() => [])).length >= 1) break;
   }
   child.kill("SIGKILL");
-  await child.status;
+  await done;
   const before = await readResults(results);
   assert.ok(
     before.length >= 1 && before.length < 3,
@@ -152,33 +181,10 @@ Deno.test("a study killed mid-run resumes without repeating or losing a run", as
   await Deno.remove(out, { recursive: true });
 });
 
-Deno.test("bad flags exit with code 2, a clear error and the usage line", async () => {
-  for (
-    const [args, message] of [
-      [["--bogus"], /--bogus/],
-      [["--epochs", "zero"], /--epochs must be .*>= 1, got "zero"/],
-      [
-        ["--augment", "extreme"],
-        /--augment: unknown level "extreme"; choose from none, basic, heavy/,
-      ],
-      [["--shard", "3/2"], /--shard must look like i\/n/],
-      [["--backend", "tpu"], /--backend must be .*auto, cpu, wasm.*webgpu.*"tpu"/],
-    ] as const
-  ) {
-    const r = await cli([...args]);
-    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, message);
-    assert.match(r.stderr, /usage: deno task ablate/);
-  }
-  const help = await cli(["--help"]);
-  assert.equal(help.code, 0);
-  assert.match(help.stdout, /--shard/);
-});
-
 Deno.test("a failed run is recorded with its reason, the study goes on and exits 1", async () => {
   const out = await Deno.makeTempDir();
   // A learning rate of 1e30 diverges within the first steps.
-  const args = [...TINY, "--augment", "none,basic", "--lr", "1e30", "--out", out];
+  const args = [...tiny(out, "none,basic"), "--lr", "1e30"];
   const r = await cli(args);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout + r.stderr, /2 run\(s\) failed/);
@@ -196,4 +202,63 @@ Deno.test("a failed run is recorded with its reason, the study goes on and exits
   assert.match(again.stdout, /ran 0 run\(s\), 2 already recorded/);
   assert.equal((await readResults(`${out}/results.jsonl`, { keepDuplicates: true })).length, 2);
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("two shards in separate folders, brought together, --merge into the unsharded study; --report-only rewrites the same report", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "medtune_shards_" });
+  try {
+    // A subset of 32 images per split keeps it quick; it is part of the study's identity.
+    const flags = (
+      out: string,
+    ) => [...tinyArgs(out, { augment: "none,basic" }), "--limit-images", "32"];
+    const planned = planRuns(studyFromOptions(parseCliArgs(flags(dir)), "cpu")).map((r) => r.id);
+    assert.equal(planned.length, 2);
+    for (const i of [1, 2]) {
+      const r = await cli([...flags(`${dir}/part${i}`), "--shard", `${i}/2`]);
+      assert.equal(r.code, 0, r.all);
+      assert.match(r.stdout, /subset {7}32\/32\/32 images \(--limit-images 32, class-stratified\)/);
+      assert.match(r.stdout, new RegExp(`shard ${i}/2 done; when every shard is, run: .*--merge`));
+      const recs = await readResults(`${dir}/part${i}/results.shard-${i}-of-2.jsonl`);
+      assert.deepEqual(recs.map((x) => x.id), [planned[i - 1]]);
+      assert.equal(recs[0].testScores!.length, 32, "the test split was cut to 32 images");
+      assert.equal(await fileExists(`${dir}/part${i}/results.jsonl`), false);
+      assert.equal(await fileExists(`${dir}/part${i}/report.html`), false);
+    }
+    // Bring part 2's results and checkpoints into part 1's folder, as after copying them back.
+    const out = `${dir}/part1`;
+    await Deno.rename(
+      `${dir}/part2/results.shard-2-of-2.jsonl`,
+      `${out}/results.shard-2-of-2.jsonl`,
+    );
+    await Deno.rename(`${dir}/part2/runs/${planned[1]}`, `${out}/runs/${planned[1]}`);
+    const merged = await cli([...flags(out), "--merge"]);
+    assert.equal(merged.code, 0, merged.all);
+    assert.match(merged.all, /merged 2 shard file\(s\) into .*results\.jsonl \(2 runs\)/);
+    const records = await readResults(`${out}/results.jsonl`);
+    assert.deepEqual(records.map((x) => x.id).sort(), [...planned].sort());
+    assert.ok(records.every((x) => x.status === "ok"));
+    const best = JSON.parse(await Deno.readTextFile(`${out}/best/config.json`));
+    assert.ok(planned.includes(best.runId), best.runId);
+    assert.match(await Deno.readTextFile(`${out}/results.md`), /subset: ≤ 32 images per split/);
+    // --report-only trains nothing and writes the same table from the same records.
+    const csv = await csvWithoutTimes(`${out}/results.csv`);
+    await Deno.remove(`${out}/results.csv`);
+    const report = await cli([...flags(out), "--report-only"]);
+    assert.equal(report.code, 0, report.all);
+    assert.ok(!/ran \d+ run/.test(report.all), report.all);
+    assert.equal(await csvWithoutTimes(`${out}/results.csv`), csv);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--limit-images is part of a run's identity and the study's name", () => {
+  const base = ["--backbone", "resnet18", "--augment", "none", "--schedule", "constant"];
+  const full = studyFromOptions(parseCliArgs(base), "cpu");
+  const cut = studyFromOptions(parseCliArgs([...base, "--limit-images", "64"]), "cpu");
+  assert.equal(cut.fixed.limitImages, 64);
+  assert.equal(full.fixed.limitImages, undefined);
+  assert.notEqual(planRuns(cut)[0].id, planRuns(full)[0].id);
+  assert.equal(full.name, "BreastMNIST fine-tuning ablation");
+  assert.equal(cut.name, "BreastMNIST fine-tuning ablation (subset: ≤ 64 images per split)");
 });
