@@ -16,7 +16,7 @@
  * before the head (the study's setting), label smoothing 0.1, clipping 1.
  * ViT-Tiny uses patch 4 at 28 px and patch 16 otherwise; ResNet-18 the
  * small-input 3×3 stem at ≤ 64 px, plus `resnet18-7x7` with the standard stem
- * (what DESIGN.md's PyTorch reference figures use) at 28 and 64 px.
+ * (the stem bench/torch_reference.py's torchvision model has) at 28 and 64 px.
  *
  * @module
  */

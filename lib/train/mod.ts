@@ -24,7 +24,6 @@ export {
   optimizerStateKeys,
   type OptimizerUpdate,
   type ParamWithGrad,
-  SCALARS,
   type SgdConfig,
   sgdUpdate,
   validateOptimizer,
@@ -80,3 +79,44 @@ export {
   NonFinitePredictionsError,
   TrainingDivergedError,
 } from "./errors.ts";
+
+// Types the API above refers to (for documentation and annotations).
+export type { Normalization, NormalizeOption } from "../augment/pipeline.ts";
+export type { AugmentConfig, PresetName, Range } from "../augment/presets.ts";
+export type { ConvWeightGrad } from "../autodiff/vjp.ts";
+export type { Dataset, Split, TaskType } from "../data/dataset.ts";
+export type { ClassStats } from "../metrics/classification.ts";
+export type { MultiLabelReport } from "../metrics/multilabel.ts";
+export type { BinaryReport, ClassificationReport } from "../metrics/report.ts";
+export type { BrierKind, MetricTask } from "../metrics/task.ts";
+export type {
+  BufferInfo,
+  Mode,
+  ModelContext,
+  NoiseInfo,
+  ParamInfo,
+  ParamOptions,
+} from "../nn/context.ts";
+export type { Init } from "../nn/init.ts";
+export type { Model } from "../nn/model.ts";
+export type {
+  CustomGradient,
+  DType,
+  Graph,
+  Node,
+  Shape,
+  Tensor,
+  TensorData,
+  ToModelOptions,
+} from "../onnx/graph.ts";
+export type { AttributeValue, TensorProtoSpec } from "../onnx/proto.ts";
+export type {
+  Backend,
+  BackendChoice,
+  BackendName,
+  BackendSession,
+  DeviceTensor,
+  SessionOptions,
+} from "../runtime/backend.ts";
+export type { StateStore } from "../runtime/program.ts";
+export type { KernelMismatch, PretrainedOptions, PretrainedReport } from "../weights/pretrained.ts";

@@ -9,3 +9,25 @@
 export * from "./safetensors.ts";
 export * from "./pretrained.ts";
 export type { Model } from "../nn/model.ts";
+
+// Types the API above refers to (for documentation and annotations).
+export type {
+  BufferInfo,
+  Mode,
+  ModelContext,
+  NoiseInfo,
+  ParamInfo,
+  ParamOptions,
+} from "../nn/context.ts";
+export type { Init } from "../nn/init.ts";
+export type {
+  CustomGradient,
+  DType,
+  Graph,
+  Node,
+  Shape,
+  Tensor,
+  TensorData,
+  ToModelOptions,
+} from "../onnx/graph.ts";
+export type { AttributeValue, TensorProtoSpec } from "../onnx/proto.ts";
