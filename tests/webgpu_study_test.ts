@@ -115,9 +115,9 @@ Deno.test({
   name: "deno task ablate --backend webgpu --pretrained resnet18=FILE runs a study",
   // Opt-in (MEDTUNE_SLOW_TESTS=1): --limit-images 16 cuts the final evaluation to 48 images
   // (all 780 took about an hour on the software adapter), yet the study still took 11 min 47 s
-  // there (2 cores shared with other work): the plan's warm-up, compiling the train and eval
-  // programs and the export dominate. The offline GPU check (bench/gpu_check.sh) carries no
-  // chart.js or canvas for the report.
+  // there (2 cores shared with other work; not broken down: the plan's warm-up, compiling the
+  // programs and the ONNX export are the other work it does). The offline GPU check
+  // (bench/gpu_check.sh) carries no chart.js or canvas for the report.
   ignore: Deno.env.get("MEDTUNE_SLOW_TESTS") !== "1" || Deno.env.get("MEDTUNE_GPU_CHECK") === "1",
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "medtune_webgpu_ablate_" });
