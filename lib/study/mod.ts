@@ -36,6 +36,7 @@ export {
   validateStudy,
 } from "./spec.ts";
 export {
+  type PlanMeasuredOptions,
   planStudy,
   planStudyMeasured,
   type PlanStudyOptions,
@@ -44,6 +45,7 @@ export {
 } from "./plan.ts";
 export {
   mergeShards,
+  type MergeShardsOptions,
   readResults,
   runStudy,
   type RunStudyOptions,
@@ -51,6 +53,8 @@ export {
   type StudyProgress,
 } from "./runner.ts";
 export { type FinalizeOptions, type FinalizeResult, finalizeStudy } from "./finalize.ts";
+export type { LogFn, ReadResultsOptions } from "./results_log.ts";
+export type { SplitSizes } from "./subset.ts";
 export { createProgressPrinter, type ProgressPrinterOptions } from "./progress.ts";
 export { CliError, cliHelp, type CliIo, type CliOptions, parseCliArgs, runCli } from "./cli.ts";
 export type { RunAxes, RunRecord } from "../report/record.ts";
