@@ -26,6 +26,7 @@ import type { EarlyStopperState } from "./early_stopping.ts";
 import { optimizerStateShapes } from "./optim.ts";
 import type { TrainerOptions } from "./options.ts";
 import type { TrainingSession } from "./session.ts";
+import { exists } from "../util/fs.ts";
 
 /** What a trainer's checkpoint is written from and checked against. */
 export interface CheckpointOwner {
@@ -190,7 +191,7 @@ export class RunCheckpoint {
    * @returns True when `last.safetensors` exists.
    */
   canResume(): Promise<boolean> {
-    return fileExists(this.lastPath);
+    return exists(this.lastPath, { followLinks: true });
   }
 
   /**
@@ -214,7 +215,7 @@ export class RunCheckpoint {
       history: ckpt.info.history ?? [],
       stopper: { bestEpoch: ckpt.info.bestEpoch, bestScore: ckpt.info.bestScore },
     };
-    if ((ckpt.info.bestEpoch ?? 0) > 0 && (await fileExists(this.bestPath))) {
+    if ((ckpt.info.bestEpoch ?? 0) > 0 && (await exists(this.bestPath, { followLinks: true }))) {
       const best = await loadCheckpoint(this.bestPath);
       checkTrainerCheckpoint(best, session);
       point.best = best.weights;
@@ -286,15 +287,4 @@ export class RunCheckpoint {
 export function plainOptions(options: TrainerOptions): Record<string, unknown> {
   const { backend, log: _log, logEpochs: _logEpochs, ...rest } = options;
   return { ...rest, backend: typeof backend === "string" ? backend : backend?.name };
-}
-
-/** Whether `path` exists, following symbolic links. */
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }

@@ -112,10 +112,16 @@ export async function appendLine(path: string, line: string): Promise<void> {
   if (created) await fsyncDir(dir);
 }
 
+/** Options of {@linkcode exists}. */
+export interface ExistsOptions {
+  /** Follow a symbolic link and report whether its target exists (default false: the link itself). */
+  followLinks?: boolean;
+}
+
 /** Whether `path` exists (file or folder). */
-export async function exists(path: string): Promise<boolean> {
+export async function exists(path: string, options: ExistsOptions = {}): Promise<boolean> {
   try {
-    await Deno.lstat(path);
+    await (options.followLinks ? Deno.stat(path) : Deno.lstat(path));
     return true;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;

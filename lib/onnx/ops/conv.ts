@@ -59,6 +59,22 @@ function windowOut(size: number, k: number, s: number, p0: number, p1: number, d
   return Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 }
 
+/** The attributes Conv and ConvTranspose share: kernel, window and group. */
+function convAttributes(
+  kernel: readonly number[],
+  window: Window2d,
+  group: number,
+): Record<string, AttributeValue> {
+  const attrs: Record<string, AttributeValue> = {
+    kernel_shape: ints(kernel),
+    strides: ints(window.strides),
+    pads: ints(window.pads),
+    dilations: ints(window.dilations),
+  };
+  if (group !== 1) attrs.group = int(group);
+  return attrs;
+}
+
 /**
  * 2-D convolution: X `[N, C, H, W]`, W `[M, C/group, kH, kW]`, optional bias `[M]`.
  *
@@ -94,13 +110,7 @@ export function conv(x: Tensor, w: Tensor, bias: Tensor | null, options: ConvOpt
   const oh = windowOut(h, kh, strides[0], pads[0], pads[2], dilations[0]);
   const ow = windowOut(wd, kw, strides[1], pads[1], pads[3], dilations[1]);
   if (oh < 1 || ow < 1) fail(op, "the kernel is larger than the padded input", x, w);
-  const attrs: Record<string, AttributeValue> = {
-    kernel_shape: ints([kh, kw]),
-    strides: ints(strides),
-    pads: ints(pads),
-    dilations: ints(dilations),
-  };
-  if (group !== 1) attrs.group = int(group);
+  const attrs = convAttributes([kh, kw], { strides, pads, dilations }, group);
   const inputs = bias ? [x, w, bias] : [x, w];
   return x.graph.addNode(op, inputs, [{ dtype: x.dtype, shape: [n, m, oh, ow] }], attrs)[0];
 }
@@ -151,13 +161,7 @@ export function convTranspose(
   if (c !== cw) fail(op, `input has ${c} channels but weight has ${cw}`, x, w);
   const oh = strides[0] * (h - 1) + outPad[0] + dilations[0] * (kh - 1) + 1 - pads[0] - pads[2];
   const ow = strides[1] * (wd - 1) + outPad[1] + dilations[1] * (kw - 1) + 1 - pads[1] - pads[3];
-  const attrs: Record<string, AttributeValue> = {
-    kernel_shape: ints([kh, kw]),
-    strides: ints(strides),
-    pads: ints(pads),
-    dilations: ints(dilations),
-  };
-  if (group !== 1) attrs.group = int(group);
+  const attrs = convAttributes([kh, kw], { strides, pads, dilations }, group);
   if (outPad[0] || outPad[1]) attrs.output_padding = ints(outPad);
   const inputs = bias ? [x, w, bias] : [x, w];
   return x.graph.addNode(
