@@ -166,6 +166,48 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "NCHWc lowering: a small map's input gradient reverses the patches' taps, not the kernel",
+  ignore: !onX86,
+  async fn() {
+    // dX of a stride-1 3x3 conv on a 4x4 map runs as patches + GEMM; the
+    // rule's flip of the weight (a weight-sized Slice) is no longer computed.
+    const block = await cpuNchwcBlockSize();
+    const g = new Graph({ name: "small map dx" });
+    const x = g.input("x", "float32", [2, 32, 4, 4]);
+    const w = g.input("w", "float32", [48, 32, 3, 3]);
+    const y = op.conv(x, w, null, { pads: [1, 1, 1, 1] });
+    const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3], { keepdims: false });
+    const [dx, dw] = gradients(loss, [x, w]);
+    g.output("dx", dx!);
+    g.output("dw", dw!);
+    const before = g.liveNodes().filter((n) => n.op === "Slice").length;
+    assert.equal(before, 1, "the rule writes the flip as one Slice");
+    const { graph } = lowerConvsToNchwc(g, { blockSize: block });
+    const live = graph.liveNodes();
+    assert.equal(live.filter((n) => n.op === "Slice").length, 0, "flip left in the program");
+    // The forward conv's patches and the weight gradient's are one node per
+    // shared input (the one-hot kernels are one initializer).
+    const eyeConvs = live.filter((n) => n.op === "Conv" && graph.constants.has(n.inputs[1]!));
+    const kernels = new Set(eyeConvs.map((n) => n.inputs[1]!.id));
+    assert.equal(eyeConvs.length, 3, "patches of x (forward), of x (dW) and of dY (dX)");
+    assert.equal(kernels.size, 2, "x's two patch convs share their one-hot kernels");
+    // And the result is still the gradient (finite differences).
+    const report = await checkGradients(
+      await createCpuBackend(),
+      (gg: Graph) =>
+        op.conv(
+          gg.input("x", "float32", [2, 32, 4, 4]),
+          gg.input("w", "float32", [48, 32, 3, 3]),
+          null,
+          { pads: [1, 1, 1, 1] },
+        ),
+      { seed: 4, probes: 8 },
+    );
+    assert.ok(report.ok, JSON.stringify(report.entries));
+  },
+});
+
 for (const name of ["resnet18", "efficientnet_b0"] as const) {
   Deno.test({
     name: `NCHWc lowering reaches every ${name} forward and stride-1 input-gradient convolution`,

@@ -64,7 +64,7 @@ export function eyeKernels(graph: Graph, kh: number, kw: number): Tensor {
   const kk = kh * kw;
   const data = new Float32Array(kk * kk);
   for (let i = 0; i < kk; i++) data[i * kk + i] = 1;
-  return graph.constant(data, [kk, 1, kh, kw]);
+  return graph.sharedConstant(data, [kk, 1, kh, kw]);
 }
 
 /** Rows/columns of the (padded) input that the forward window never reached. */
@@ -156,19 +156,20 @@ function denseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tens
   const l = oh * ow;
   const ckk = c * kh * kw;
   const p = reshape(patches(x, win), [n, ckk, l]); // [N, C·K², L]
-  let dwT: Tensor; // [C·K², M]
   if (l >= m) {
     // Many positions: one GEMM per sample, then sum the N small [C·K², M] results.
     const dyT = transpose(reshape(dy, [n, m, l]), [0, 2, 1]); // [N, L, M]
-    dwT = reshape(sumLeading(matmul(p, dyT)), [ckk, m]);
-  } else {
-    // Few positions (deep layers): one GEMM over all N·L positions. Summing N
-    // per-sample products would materialize N·C·K²·M values (75M at layer 4).
-    const pAll = reshape(transpose(p, [1, 0, 2]), [ckk, n * l]);
-    const dyAll = reshape(transpose(reshape(dy, [n, m, l]), [0, 2, 1]), [n * l, m]);
-    dwT = matmul(pAll, dyAll);
+    const dwT = reshape(sumLeading(matmul(p, dyT)), [ckk, m]);
+    return reshape(transpose(dwT, [1, 0]), [m, c, kh, kw]);
   }
-  return reshape(transpose(dwT, [1, 0]), [m, c, kh, kw]);
+  // Few positions (deep layers): one GEMM over all N·L positions. Summing N
+  // per-sample products would materialize N·C·K²·M values (75M at layer 4).
+  // dW = dYᵀ · rows with the patches as rows [N·L, C·K²]: written as the cpu
+  // backend's GEMM form of the forward conv writes them, so onnxruntime
+  // computes those patches once for both; and no weight-sized transpose.
+  const rows = reshape(transpose(p, [0, 2, 1]), [n * l, ckk]);
+  const dyRows = reshape(transpose(reshape(dy, [n, m, l]), [0, 2, 1]), [n * l, m]);
+  return reshape(matmul(transpose(dyRows, [1, 0]), rows), [m, c, kh, kw]);
 }
 
 /**

@@ -148,6 +148,7 @@ export class Graph {
   #producers = new Map<Tensor, Node>();
   #names = new Set<string>();
   #scalarCache = new Map<string, Tensor>();
+  #sharedCache = new Map<string, Tensor>();
 
   /** Create an empty graph. */
   constructor(options: GraphOptions = {}) {
@@ -211,9 +212,34 @@ export class Graph {
     return t;
   }
 
-  /** A rank-1 int64 constant (shapes, axes, pads). */
+  /**
+   * A constant shared with every other `sharedConstant` of the same dtype,
+   * shape and values (one initializer). Identical nodes over shared
+   * constants are then one node to onnxruntime's common-subexpression
+   * elimination: e.g. the patches a conv's forward GEMM and its weight
+   * gradient both take. Do not modify `data` afterwards.
+   */
+  sharedConstant(data: TensorData, shape: Shape, dtype?: DType): Tensor {
+    const kind: DType = dtype ?? dtypeOfData(data);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let hex = "";
+    for (const b of bytes) hex += b.toString(16).padStart(2, "0");
+    const key = `${kind}|${shape.join(",")}|${hex}`;
+    let t = this.#sharedCache.get(key);
+    if (!t) {
+      t = this.constant(data, shape, kind);
+      this.#sharedCache.set(key, t);
+    }
+    return t;
+  }
+
+  /** A rank-1 int64 constant (shapes, axes, pads), shared between uses of the same values. */
   int64s(values: readonly number[]): Tensor {
-    return this.constant(BigInt64Array.from(values.map((v) => BigInt(v))), [values.length]);
+    return this.sharedConstant(
+      BigInt64Array.from(values.map((v) => BigInt(v))),
+      [values.length],
+      "int64",
+    );
   }
 
   /**
@@ -281,7 +307,7 @@ export class Graph {
   /** Encode the graph as ONNX ModelProto bytes. */
   toModel(options: ToModelOptions = {}): Uint8Array {
     if (this.outputs.size === 0) throw new Error(`graph "${this.name}" has no outputs`);
-    const live = this.#liveNodes();
+    const live = this.liveNodes();
     const used = new Set<Tensor>();
     for (const n of live) for (const t of n.inputs) if (t) used.add(t);
     for (const t of this.outputs.values()) used.add(t);
@@ -321,8 +347,8 @@ export class Graph {
     });
   }
 
-  /** Nodes that contribute to some output (dead code removed), in order. */
-  #liveNodes(): Node[] {
+  /** Nodes that contribute to some output (dead code removed), in order: what {@linkcode Graph.toModel} writes. */
+  liveNodes(): Node[] {
     const needed = new Set<Tensor>(this.outputs.values());
     const keep: boolean[] = new Array(this.nodes.length).fill(false);
     for (let i = this.nodes.length - 1; i >= 0; i--) {
@@ -336,7 +362,7 @@ export class Graph {
 
   /** Number of nodes that would be written by {@linkcode Graph.toModel}. */
   get liveNodeCount(): number {
-    return this.#liveNodes().length;
+    return this.liveNodes().length;
   }
 }
 
