@@ -17,7 +17,7 @@ import { createBackend } from "../lib/runtime/select.ts";
 import { runStudy } from "../lib/study/runner.ts";
 import { defaultStudy, planRuns } from "../lib/study/spec.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
-import { cli, fileExists, spawnCli, tinyArgs, waitFor } from "./_study_cli.ts";
+import { cli, fileExists, outcomeOf, spawnCli, tinyArgs, waitFor } from "./_study_cli.ts";
 
 function logger(): { lines: string[]; log: (line: string) => void } {
   const lines: string[] = [];
@@ -233,4 +233,102 @@ Deno.test("runStudy waits for a run another worker holds, and takes it over when
     await backend.destroy();
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("cli: --workers auto is 2 on the cpu backend with 2+ cores (one per run at most), else 1", async () => {
+  const { workerCount } = await import("../lib/study/cli.ts");
+  assert.equal(workerCount({ workers: "auto" }, "cpu", 7, 2), 2);
+  assert.equal(workerCount({ workers: "auto" }, "cpu", 7, 16), 2);
+  assert.equal(workerCount({ workers: "auto" }, "cpu", 1, 2), 1);
+  assert.equal(workerCount({ workers: "auto" }, "cpu", 0, 2), 1);
+  assert.equal(workerCount({ workers: "auto" }, "cpu", 7, 1), 1);
+  assert.equal(workerCount({ workers: "auto" }, "webgpu", 7, 16), 1);
+  assert.equal(workerCount({ workers: 4 }, "cpu", 3, 2), 3);
+  assert.throws(
+    () => workerCount({ workers: 2 }, "webgpu", 7, 2),
+    /--workers 2 runs worker processes on the cpu backend only, and the backend chosen is webgpu/,
+  );
+});
+
+Deno.test("--workers 2: each run trained once, the same records as one process on one thread", async () => {
+  const many = await Deno.makeTempDir();
+  const one = await Deno.makeTempDir();
+  const study = { augment: "none,basic,heavy" };
+  const [rm, r1] = [
+    await cli([...tinyArgs(many, study), "--workers", "2"]),
+    await cli([...tinyArgs(one, study), "--workers", "1", "--threads", "1"]),
+  ];
+  assert.equal(rm.code, 0, rm.all);
+  assert.equal(r1.code, 0, r1.all);
+  assert.match(rm.stdout, /workers +2 processes side by side, 1 thread\(s\) each/);
+  assert.match(rm.stdout, /^\[worker 1\] \[1\/3\] resnet18-/m);
+  assert.match(rm.stdout, /^\[worker 2\] \[1\/3\] resnet18-/m);
+  assert.match(rm.stdout, /ran 3 run\(s\) in 2 workers, 0 already recorded/);
+  assert.doesNotMatch(r1.stdout, /\[worker/);
+  const lines = await readResults(`${many}/results.jsonl`, { keepDuplicates: true });
+  assert.equal(new Set(lines.map((r) => r.id)).size, 3, lines.map((r) => r.id).join(", "));
+  assert.equal(lines.length, 3);
+  // Same seed, same thread count: the workers' records equal one process's.
+  const byId = new Map((await readResults(`${one}/results.jsonl`)).map((r) => [r.id, r]));
+  for (const r of lines) assert.deepEqual(outcomeOf(r), outcomeOf(byId.get(r.id)!), r.id);
+  assert.ok(await fileExists(`${many}/best/model.safetensors`));
+  assert.ok(await fileExists(`${many}/report.html`));
+  assert.deepEqual([...Deno.readDirSync(`${many}/claims`)], [], "claims left behind");
+  await Deno.remove(many, { recursive: true });
+  await Deno.remove(one, { recursive: true });
+});
+
+Deno.test("--workers 2: workers that die leave their runs unrecorded; the command says so and a rerun finishes each run once", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [...tinyArgs(out, { augment: "none,basic" }), "--workers", "2"];
+  // Each worker kills itself (SIGKILL) 40 bytes into its first results record.
+  const crashed = await cli(args, { MEDTUNE_FAULT: "append:after-bytes=40" });
+  assert.equal(crashed.code, 1, crashed.all);
+  assert.match(
+    crashed.stderr,
+    /medtune: \d run\(s\) not recorded \(resnet18-.*\); worker \d exited with \d+.*; run the same command again to resume them/,
+  );
+  const again = await cli(args);
+  assert.equal(again.code, 0, again.all);
+  const records = await readResults(`${out}/results.jsonl`, { keepDuplicates: true });
+  assert.equal(records.length, 2, records.map((r) => r.id).join(", "));
+  assert.equal(new Set(records.map((r) => r.id)).size, 2);
+  assert.ok(records.every((r) => r.status === "ok"));
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("--workers 2: killing the study process (SIGKILL) stops its workers", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [
+    ...tinyArgs(out, { augment: "none,basic", epochs: 30, maxSteps: 4 }),
+    "--workers",
+    "2",
+  ];
+  const parent = spawnCli(args);
+  const claims = `${out}/claims`;
+  const pids: number[] = [];
+  await waitFor(
+    async () => {
+      if (!(await fileExists(claims))) return false;
+      pids.length = 0;
+      for await (const e of Deno.readDir(claims)) {
+        const claim = await readClaim(`${claims}/${e.name}`);
+        if (claim) pids.push(claim.owner.pid);
+      }
+      return pids.length === 2;
+    },
+    300,
+    "both workers' claims",
+  );
+  assert.ok(!pids.includes(parent.child.pid), "the runs are claimed by the workers");
+  parent.child.kill("SIGKILL");
+  await parent.done;
+  const { pidAlive } = await import("../lib/study/claims.ts");
+  await waitFor(
+    async () => !(await pidAlive(pids[0])) && !(await pidAlive(pids[1])),
+    30,
+    "the orphaned workers to stop",
+  );
+  // Their runs resume in the next command (dead pids' claims are taken over).
+  await Deno.remove(out, { recursive: true });
 });

@@ -36,8 +36,10 @@ import { createDownloadProgress } from "./download_progress.ts";
 import { finalizeStudy } from "./finalize.ts";
 import { estimateRunSeconds, planStudyMeasured, type Throughput } from "./plan.ts";
 import { createProgressPrinter, formatDuration } from "./progress.ts";
-import { mergeShards, readResults, resultsPath, runStudy } from "./runner.ts";
-import { planRuns, shardRuns, type StudySpec } from "./spec.ts";
+import { mergeShards, moveStudyAside, readResults, resultsPath, runStudy } from "./runner.ts";
+import { type PlannedRun, planRuns, shardRuns, type StudySpec } from "./spec.ts";
+import { runWorkerProcesses } from "./workers.ts";
+import { DEFAULT_CLAIM_STALE_SECONDS, liveClaims, sleep } from "./claims.ts";
 
 export { CliError, cliHelp, type CliOptions, parseCliArgs, studyFromOptions };
 
@@ -111,7 +113,8 @@ async function execute(opts: CliOptions, io: Io): Promise<number> {
   // The data comes first (found, else downloaded), so a missing file stops the command
   // before anything starts; only --plan needs none.
   if (!opts.plan) await ensureDataset(opts, io);
-  const backend = await createBackend(opts.backend, {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  let backend = await createBackend(opts.backend, {
     threads: opts.threads,
     verbose: opts.verbose,
     log: io.out,
@@ -119,12 +122,54 @@ async function execute(opts: CliOptions, io: Io): Promise<number> {
   try {
     const spec = studyFromOptions(opts, backend.name);
     if (opts.merge || opts.reportOnly) return await reportOnly(spec, opts, backend, io);
-    const throughput = await printPlan(spec, opts, backend, io);
+    const todo = (await runsToDo(spec, opts, io)).length;
+    const workers = workerCount(opts, backend.name, todo, cores);
+    const threads = opts.threads ?? Math.max(1, Math.floor(cores / workers));
+    if (workers > 1 && threads !== (opts.threads ?? cores)) {
+      // The plan measures what each worker will run with.
+      await backend.destroy().catch(() => {});
+      backend = await createBackend("cpu", { threads, verbose: opts.verbose, log: io.out });
+    }
+    const throughput = await printPlan(spec, opts, backend, io, { workers, threads });
     if (opts.plan) return 0;
-    return await train(spec, opts, backend, io, throughput);
+    return workers > 1
+      ? await trainInWorkers(spec, opts, backend, io, { workers, threads, throughput })
+      : await train(spec, opts, backend, io, throughput);
   } finally {
     await backend.destroy().catch(() => {});
   }
+}
+
+/** The planned runs of this command (its shard) not recorded yet (failures too with --retry-failed). */
+async function runsToDo(spec: StudySpec, opts: CliOptions, io: Io): Promise<PlannedRun[]> {
+  const all = planRuns(spec);
+  const mine = opts.shard ? shardRuns(all, opts.shard) : all;
+  if (!opts.resume) return mine;
+  const recorded = await readResults(resultsPath(opts.out, opts.shard), { log: io.out });
+  const done = new Set(
+    recorded.filter((r) => r.status === "ok" || !opts.retryFailed).map((r) => r.id),
+  );
+  return mine.filter((r) => !done.has(r.id));
+}
+
+/**
+ * How many worker processes train: `--workers N` (at most one per run to
+ * do), or `auto`: 2 on the cpu backend with 2 or more cores, else 1.
+ */
+export function workerCount(
+  opts: Pick<CliOptions, "workers">,
+  backend: string,
+  todo: number,
+  cores: number,
+): number {
+  if (opts.workers === "auto") return backend === "cpu" && cores >= 2 ? Math.min(2, todo) || 1 : 1;
+  if (opts.workers > 1 && backend !== "cpu") {
+    throw new CliError(
+      `--workers ${opts.workers} runs worker processes on the cpu backend only, and the backend ` +
+        `chosen is ${backend}; drop --workers or pass --backend cpu`,
+    );
+  }
+  return Math.max(1, Math.min(opts.workers, todo));
 }
 
 /**
@@ -202,11 +247,20 @@ async function checkWritable(out: string): Promise<void> {
   }
 }
 
+/** How the runs are shared out: worker processes and threads per worker. */
+interface WorkerShare {
+  /** Worker processes (1: this process trains). */
+  workers: number;
+  /** Threads of each worker's cpu backend. */
+  threads: number;
+}
+
 async function printPlan(
   spec: StudySpec,
   opts: CliOptions,
   backend: Backend,
   io: Io,
+  share: WorkerShare,
 ): Promise<Map<ModelName, Throughput> | undefined> {
   const info = MEDMNIST_INFO[opts.dataset];
   const sizes = studySizes(opts);
@@ -246,9 +300,15 @@ async function printPlan(
       `(early stopping after epoch ${Math.min(f.minEpochs, f.epochs)}, patience ${f.patience})`,
       `  to run       ${plan.runs.length} (${plan.done} already recorded in ${path})` +
       (opts.resume ? "" : "; --no-resume moves earlier results aside"),
+      share.workers > 1
+        ? `  workers      ${share.workers} processes side by side, ${share.threads} thread(s) each ` +
+          `(--workers; their lines are prefixed [worker i])`
+        : "",
       `  estimate     ≤ ${
-        formatDuration(plan.estimatedSeconds)
-      } (full epoch budgets; early stopping shortens it)`,
+        formatDuration(plan.estimatedSeconds / share.workers)
+      } (full epoch budgets; early stopping shortens it${
+        share.workers > 1 ? `; the runs' total divided among ${share.workers} workers` : ""
+      })`,
       ...plan.notes.map((note) => `               ${note}`),
       backend.name === "webgpu"
         ? ""
@@ -331,6 +391,83 @@ async function train(
     await writeReport(spec, opts, outcome.records, backend, io);
   }
   return failedExit(failed, opts, io);
+}
+
+/**
+ * Train in `share.workers` processes (`workers.ts`), then read what they
+ * recorded and write the report, as {@linkcode train} does in one.
+ */
+async function trainInWorkers(
+  spec: StudySpec,
+  opts: CliOptions,
+  backend: Backend,
+  io: Io,
+  share: WorkerShare & { throughput?: Map<ModelName, Throughput> },
+): Promise<number> {
+  const all = planRuns(spec);
+  const mine = opts.shard ? shardRuns(all, opts.shard) : all;
+  const ids = new Set(mine.map((r) => r.id));
+  const path = resultsPath(opts.out, opts.shard);
+  await Deno.mkdir(opts.out, { recursive: true });
+  if (!opts.resume) {
+    await moveStudyAside(opts.out, { shard: opts.shard, runs: mine, log: io.out });
+  }
+  const before = new Set(
+    (await readResults(path, { log: io.out })).map((r) => r.id).filter((id) => ids.has(id)),
+  );
+  const exits = await runWorkerProcesses({
+    spec,
+    outDir: opts.out,
+    dataDir: opts.data,
+    shard: opts.shard,
+    retryFailed: opts.retryFailed,
+    threads: share.threads,
+    sizes: studySizes(opts),
+    throughput: share.throughput ? [...share.throughput] : undefined,
+  }, { workers: share.workers, out: io.out, err: io.err });
+  const recorded = async () =>
+    (await readResults(path, { log: io.out })).filter((r) => ids.has(r.id));
+  let records = await recorded();
+  const missingOf = () => mine.filter((r) => !records.some((rec) => rec.id === r.id));
+  // Runs the workers left to live workers of another command on this folder: wait for those.
+  for (let said = ""; missingOf().length;) {
+    const held = await liveClaims(
+      opts.out,
+      missingOf().map((r) => r.id),
+      DEFAULT_CLAIM_STALE_SECONDS,
+    );
+    if (!held.length) break;
+    const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
+    const line =
+      `waiting for ${held.length} run(s) claimed by other workers (${who}) in ${opts.out}/claims/`;
+    if (line !== said) io.out(line);
+    said = line;
+    await sleep(5000);
+    records = await recorded();
+  }
+  const ran = exits.reduce((sum, e) => sum + e.trained, 0);
+  io.out(`ran ${ran} run(s) in ${share.workers} workers, ${before.size} already recorded`);
+  const missing = missingOf();
+  if (missing.length) {
+    const died = exits.filter((e) => e.code !== 0)
+      .map((e) =>
+        `worker ${e.worker} exited with ${e.code}${e.lastError ? `: ${e.lastError}` : ""}`
+      );
+    io.err(
+      `medtune: ${missing.length} run(s) not recorded (${missing.map((r) => r.id).join(", ")})` +
+        `${died.length ? `; ${died.join("; ")}` : ""}; run the same command again to resume them`,
+    );
+    return 1;
+  }
+  const shard = opts.shard;
+  if (shard && shard.count > 1) {
+    io.out(
+      `shard ${shard.index}/${shard.count} done; when every shard is, run: deno task ablate --merge --out ${opts.out}`,
+    );
+  } else {
+    await writeReport(spec, opts, records, backend, io);
+  }
+  return failedExit(records.filter((r) => r.status === "failed").length, opts, io);
 }
 
 function failedExit(failed: number, opts: CliOptions, io: Io): number {

@@ -62,8 +62,10 @@ export interface CliOptions {
   out: string;
   /** `--backend`. */
   backend: BackendChoice;
-  /** `--threads` of the cpu backend. */
+  /** `--threads`: threads of the cpu backend (of each worker with `--workers`). */
   threads?: number;
+  /** `--workers`: worker processes on the cpu backend (`auto`: 2 where there are ≥ 2 cores). */
+  workers: number | "auto";
   /** `--design`. */
   design?: "oat" | "grid";
   /** `--baseline A/S/B` (the backbone by its canonical name). */
@@ -159,7 +161,10 @@ Training budget
   --limit-images N    use at most N images of each split, a fixed class-stratified subset
                       (smoke tests; its runs are a separate study, never mixed with full ones)
   --backend NAME      auto (default: a hardware GPU, else cpu, else wasm), webgpu, cpu, wasm
-  --threads N         cpu backend threads (default: all cores)
+  --threads N         cpu backend threads of each worker (default: the cores shared out
+                      among the workers)
+  --workers N|auto    train N runs side by side in separate processes on the cpu backend
+                      (default auto: 2 where there are 2 or more cores; 1 on a GPU)
 
 Outputs
   --out DIR           output folder (default runs/NAME-ablation)
@@ -192,6 +197,7 @@ const FLAGS = {
   out: { type: "string" },
   backend: { type: "string" },
   threads: { type: "string" },
+  workers: { type: "string" },
   design: { type: "string" },
   baseline: { type: "string" },
   augment: { type: "string" },
@@ -411,6 +417,7 @@ export function parseCliArgs(args: string[]): CliOptions {
     out: (v.out ?? `runs/${dataset}-ablation`).replace(/(.)\/+$/, "$1"),
     backend: choiceFlag("backend", v.backend, ["auto", "cpu", "wasm", "webgpu"]) ?? "auto",
     threads: intFlag("threads", v.threads),
+    workers: workersFlag(v.workers),
     design: choiceFlag("design", v.design, ["oat", "grid"]),
     baseline: baselineFlag(v.baseline),
     axes: {
@@ -441,6 +448,15 @@ export function parseCliArgs(args: string[]): CliOptions {
   return opts;
 }
 
+function workersFlag(v: string | undefined): number | "auto" {
+  if (v === undefined || v.trim() === "auto") return "auto";
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 1) {
+    throw new CliError(`--workers must be a whole number >= 1 or auto, got "${v}"`);
+  }
+  return n;
+}
+
 function shardFlag(text: string): Shard {
   try {
     return parseShard(text);
@@ -458,6 +474,15 @@ function checkCombinations(o: CliOptions): void {
   ];
   for (const [bad, what] of pairs) {
     if (bad) throw new CliError(`${what} exclude each other; give one`);
+  }
+  if (
+    typeof o.workers === "number" && o.workers > 1 &&
+    (o.backend === "wasm" || o.backend === "webgpu")
+  ) {
+    throw new CliError(
+      `--workers ${o.workers} runs worker processes on the cpu backend only, not --backend ${o.backend}; ` +
+        `drop --workers or use --backend cpu`,
+    );
   }
   const { baseline, design, axes } = o;
   if (baseline && design !== "grid") {

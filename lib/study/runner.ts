@@ -120,6 +120,12 @@ export interface RunStudyOptions {
   heartbeatSeconds?: number;
   /** How often to look again while other workers hold the remaining runs, in seconds (default 10). */
   pollSeconds?: number;
+  /**
+   * Return once every run still to do is claimed by another live worker,
+   * instead of waiting for them (the worker processes of `--workers`, whose
+   * parent waits for all of them and writes the report).
+   */
+  leaveClaimedRuns?: boolean;
   /** Progress callbacks. */
   progress?: StudyProgress;
   /** Log lines (resume notices, warnings). */
@@ -173,7 +179,9 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   while (true) {
     const pending = await worker.pending();
     if (!pending.length) break;
-    if (!(await worker.runPass(pending))) await worker.waitForOthers(pending);
+    if (await worker.runPass(pending)) continue;
+    if (options.leaveClaimedRuns) break;
+    await worker.waitForOthers(pending);
   }
   const ids = new Set(mine.map((r) => r.id));
   const records = [...(await worker.recorded()).values()].filter((r) => ids.has(r.id));
