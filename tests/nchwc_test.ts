@@ -90,6 +90,12 @@ const CASES: ConvCase[] = [
   },
   { name: "small map as GEMM: 1x1 on 2x2", x: [3, 40, 2, 2], w: [16, 40, 1, 1], o: {} },
   {
+    name: "small map as GEMM: 1x3 on 2x4 (dX reverses one axis)",
+    x: [2, 16, 2, 4],
+    w: [24, 16, 1, 3],
+    o: { pads: [0, 1, 0, 1] },
+  },
+  {
     name: "small map as GEMM: 3x3 on 1x1",
     x: [4, 32, 1, 1],
     w: [32, 32, 3, 3],
@@ -181,6 +187,12 @@ Deno.test({
     const [dx, dw] = gradients(loss, [x, w]);
     g.output("dx", dx!);
     g.output("dw", dw!);
+    // The rewrite recognizes exactly what reverse() writes.
+    assert.equal(op.reversedFrom(op.reverse(w, [2, 3]), [2, 3]), w);
+    assert.equal(op.reversedFrom(op.reverse(w, [3]), [2, 3]), undefined);
+    assert.equal(op.reversedFrom(op.slice(w, [0], [2], [3]), [3]), undefined);
+    const row = g.input("row", "float32", [4, 4, 1, 3]);
+    assert.equal(op.reversedFrom(op.reverse(row, [2, 3]), [2, 3]), row, "1x3: one axis sliced");
     const before = g.liveNodes().filter((n) => n.op === "Slice").length;
     assert.equal(before, 1, "the rule writes the flip as one Slice");
     const { graph } = lowerConvsToNchwc(g, { blockSize: block });

@@ -26,7 +26,8 @@
 
 import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
 import type { AttributeValue } from "../onnx/proto.ts";
-import { add, conv, matmul, pad, reshape, transpose } from "../onnx/ops.ts";
+import { add, conv, matmul, pad, reshape, reversedFrom, transpose } from "../onnx/ops.ts";
+import { eyeKernels } from "../autodiff/conv_rules.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";
@@ -171,11 +172,9 @@ function convAsGemm(
   if (kh * kw === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) {
     patches = reshape(x, [n, c, l]);
   } else {
-    const kk = kh * kw;
-    const eye = new Float32Array(kk * kk);
     // With the kernel's flip moved here, patch channel i holds tap kk-1-i.
-    for (let i = 0; i < kk; i++) eye[i * kk + (unflipped ? kk - 1 - i : i)] = 1;
-    const cols = conv(reshape(x, [n * c, 1, h, wd]), g.sharedConstant(eye, [kk, 1, kh, kw]), null, {
+    const eye = eyeKernels(g, kh, kw, unflipped !== undefined);
+    const cols = conv(reshape(x, [n * c, 1, h, wd]), eye, null, {
       strides,
       pads,
       dilations,
@@ -208,24 +207,8 @@ function flipSource(
   if (transposed?.op !== "Transpose" || perm?.type !== "ints" || perm.value.join() !== "1,0,2,3") {
     return undefined;
   }
-  const sliced = graph.producer(transposed.inputs[0]!);
-  if (sliced?.op !== "Slice" || sliced.domain) return undefined;
-  const [source, starts, ends, axes, steps] = sliced.inputs;
-  const ints = (t: Tensor | null) => {
-    const data = t ? graph.constants.get(t) : undefined;
-    return data instanceof BigInt64Array ? Array.from(data, Number) : undefined;
-  };
-  const [kh, kw] = source!.shape.slice(2);
-  const want = { starts: [-1, -1], ends: [-(kh + 1), -(kw + 1)], axes: [2, 3], steps: [-1, -1] };
-  const got = { starts: ints(starts), ends: ints(ends), axes: ints(axes), steps: ints(steps) };
-  const same = (a: number[] | undefined, b: number[]) => a?.join() === b.join();
-  if (
-    kh > 1 && kw > 1 && same(got.starts, want.starts) && same(got.ends, want.ends) &&
-    same(got.axes, want.axes) && same(got.steps, want.steps)
-  ) {
-    return get(source!);
-  }
-  return undefined;
+  const source = reversedFrom(transposed.inputs[0]!, [2, 3]);
+  return source && get(source);
 }
 
 /** What the rewrite of one graph shares between nodes. */

@@ -226,6 +226,28 @@ export function reverse(x: Tensor, axes: readonly number[]): Tensor {
 }
 
 /**
+ * The tensor that `t` is {@linkcode reverse} of along `axes` (the Slice that
+ * `reverse` writes), else undefined: a graph rewrite can then reverse
+ * something cheaper than `t` instead.
+ *
+ * @param t A tensor of some graph.
+ * @param axes The axes `reverse` was given.
+ * @returns The reversed tensor, or undefined when `t` is not that reversal.
+ */
+export function reversedFrom(t: Tensor, axes: readonly number[]): Tensor | undefined {
+  const node = t.graph.producer(t);
+  const x = node?.inputs[0];
+  if (node?.op !== "Slice" || node.domain || !x || node.inputs.length !== 5) return undefined;
+  const ax = axes.map((a) => normAxis("Slice", a, x.rank)).filter((a) => x.shape[a] > 1);
+  const want = [ax.map(() => -1), ax.map((a) => -(x.shape[a] + 1)), ax, ax.map(() => -1)];
+  const same = node.inputs.slice(1).every((input, i) => {
+    const data = input ? t.graph.constants.get(input) : undefined;
+    return data instanceof BigInt64Array && Array.from(data, Number).join() === want[i].join();
+  });
+  return ax.length && same ? x : undefined;
+}
+
+/**
  * Resolve slice bounds against `x`'s shape (clamped as ONNX does).
  *
  * @param x The tensor sliced.
