@@ -36,10 +36,18 @@ import { createDownloadProgress } from "./download_progress.ts";
 import { finalizeStudy } from "./finalize.ts";
 import { estimateRunSeconds, planStudyMeasured, type Throughput } from "./plan.ts";
 import { createProgressPrinter, formatDuration } from "./progress.ts";
-import { mergeShards, moveStudyAside, readResults, resultsPath, runStudy } from "./runner.ts";
+import {
+  claimedByOthers,
+  mergeShards,
+  moveStudyAside,
+  readResults,
+  resultsPath,
+  runStudy,
+} from "./runner.ts";
+import type { RunRecord } from "../report/record.ts";
 import { type PlannedRun, planRuns, shardRuns, type StudySpec } from "./spec.ts";
 import { runWorkerProcesses } from "./workers.ts";
-import { DEFAULT_CLAIM_STALE_SECONDS, liveClaims, sleep } from "./claims.ts";
+import { sleep } from "./claims.ts";
 
 export { CliError, cliHelp, type CliOptions, parseCliArgs, studyFromOptions };
 
@@ -122,7 +130,8 @@ async function execute(opts: CliOptions, io: Io): Promise<number> {
   try {
     const spec = studyFromOptions(opts, backend.name);
     if (opts.merge || opts.reportOnly) return await reportOnly(spec, opts, backend, io);
-    const todo = (await runsToDo(spec, opts, io)).length;
+    const runs = await commandRuns(spec, opts, io);
+    const todo = runs.mine.filter((r) => !runs.doneIds.has(r.id)).length;
     const workers = workerCount(opts, backend.name, todo, cores);
     const threads = opts.threads ?? Math.max(1, Math.floor(cores / workers));
     if (workers > 1 && threads !== (opts.threads ?? cores)) {
@@ -130,26 +139,34 @@ async function execute(opts: CliOptions, io: Io): Promise<number> {
       await backend.destroy().catch(() => {});
       backend = await createBackend("cpu", { threads, verbose: opts.verbose, log: io.out });
     }
-    const throughput = await printPlan(spec, opts, backend, io, { workers, threads });
+    const throughput = await printPlan(spec, opts, backend, io, { workers, threads, runs });
     if (opts.plan) return 0;
     return workers > 1
-      ? await trainInWorkers(spec, opts, backend, io, { workers, threads, throughput })
+      ? await trainInWorkers(spec, opts, backend, io, { workers, threads, throughput, runs })
       : await train(spec, opts, backend, io, throughput);
   } finally {
     await backend.destroy().catch(() => {});
   }
 }
 
-/** The planned runs of this command (its shard) not recorded yet (failures too with --retry-failed). */
-async function runsToDo(spec: StudySpec, opts: CliOptions, io: Io): Promise<PlannedRun[]> {
+/** This command's planned runs and which of them count as done. */
+interface CommandRuns {
+  /** The planned runs of this command (its shard's with `--shard`). */
+  mine: PlannedRun[];
+  /** Ids recorded already (failures too, unless `--retry-failed`; none with `--no-resume`). */
+  doneIds: Set<string>;
+}
+
+/** The planned runs of this command and those recorded already. */
+async function commandRuns(spec: StudySpec, opts: CliOptions, io: Io): Promise<CommandRuns> {
   const all = planRuns(spec);
   const mine = opts.shard ? shardRuns(all, opts.shard) : all;
-  if (!opts.resume) return mine;
-  const recorded = await readResults(resultsPath(opts.out, opts.shard), { log: io.out });
-  const done = new Set(
+  const path = resultsPath(opts.out, opts.shard);
+  const recorded = opts.resume ? await readResults(path, { log: io.out }) : [];
+  const doneIds = new Set(
     recorded.filter((r) => r.status === "ok" || !opts.retryFailed).map((r) => r.id),
   );
-  return mine.filter((r) => !done.has(r.id));
+  return { mine, doneIds };
 }
 
 /**
@@ -253,6 +270,8 @@ interface WorkerShare {
   workers: number;
   /** Threads of each worker's cpu backend. */
   threads: number;
+  /** The command's runs. */
+  runs: CommandRuns;
 }
 
 async function printPlan(
@@ -264,13 +283,8 @@ async function printPlan(
 ): Promise<Map<ModelName, Throughput> | undefined> {
   const info = MEDMNIST_INFO[opts.dataset];
   const sizes = studySizes(opts);
-  const all = planRuns(spec);
-  const mine = opts.shard ? shardRuns(all, opts.shard) : all;
+  const { mine, doneIds } = share.runs;
   const path = resultsPath(opts.out, opts.shard);
-  const recorded = opts.resume ? await readResults(path, { log: io.out }) : [];
-  const doneIds = new Set(
-    recorded.filter((r) => r.status === "ok" || !opts.retryFailed).map((r) => r.id),
-  );
   // The estimate comes from a warm-up step per backbone on this backend (plan.ts).
   const plan = await planStudyMeasured(spec, backend, {
     sizes,
@@ -380,17 +394,27 @@ async function train(
     }),
   };
   const outcome = await runStudy(spec, studyOptions);
-  const failed = outcome.failed;
   io.out(`ran ${outcome.ran} run(s), ${outcome.skipped} already recorded`);
+  return await endStudy(spec, opts, outcome.records, backend, io);
+}
+
+/** After training: the report (or, for a shard, how to merge), and the exit status. */
+async function endStudy(
+  spec: StudySpec,
+  opts: CliOptions,
+  records: RunRecord[],
+  backend: Backend,
+  io: Io,
+): Promise<number> {
   const shard = opts.shard;
   if (shard && shard.count > 1) {
     io.out(
       `shard ${shard.index}/${shard.count} done; when every shard is, run: deno task ablate --merge --out ${opts.out}`,
     );
   } else {
-    await writeReport(spec, opts, outcome.records, backend, io);
+    await writeReport(spec, opts, records, backend, io);
   }
-  return failedExit(failed, opts, io);
+  return failedExit(records.filter((r) => r.status === "failed").length, opts, io);
 }
 
 /**
@@ -404,8 +428,7 @@ async function trainInWorkers(
   io: Io,
   share: WorkerShare & { throughput?: Map<ModelName, Throughput> },
 ): Promise<number> {
-  const all = planRuns(spec);
-  const mine = opts.shard ? shardRuns(all, opts.shard) : all;
+  const { mine } = share.runs;
   const ids = new Set(mine.map((r) => r.id));
   const path = resultsPath(opts.out, opts.shard);
   await Deno.mkdir(opts.out, { recursive: true });
@@ -431,15 +454,8 @@ async function trainInWorkers(
   const missingOf = () => mine.filter((r) => !records.some((rec) => rec.id === r.id));
   // Runs the workers left to live workers of another command on this folder: wait for those.
   for (let said = ""; missingOf().length;) {
-    const held = await liveClaims(
-      opts.out,
-      missingOf().map((r) => r.id),
-      DEFAULT_CLAIM_STALE_SECONDS,
-    );
-    if (!held.length) break;
-    const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
-    const line =
-      `waiting for ${held.length} run(s) claimed by other workers (${who}) in ${opts.out}/claims/`;
+    const { held, line } = await claimedByOthers(opts.out, missingOf().map((r) => r.id));
+    if (!held) break;
     if (line !== said) io.out(line);
     said = line;
     await sleep(5000);
@@ -459,15 +475,7 @@ async function trainInWorkers(
     );
     return 1;
   }
-  const shard = opts.shard;
-  if (shard && shard.count > 1) {
-    io.out(
-      `shard ${shard.index}/${shard.count} done; when every shard is, run: deno task ablate --merge --out ${opts.out}`,
-    );
-  } else {
-    await writeReport(spec, opts, records, backend, io);
-  }
-  return failedExit(records.filter((r) => r.status === "failed").length, opts, io);
+  return await endStudy(spec, opts, records, backend, io);
 }
 
 function failedExit(failed: number, opts: CliOptions, io: Io): number {

@@ -300,14 +300,25 @@ class StudyWorker {
   /** Say who holds the remaining runs, then wait a poll interval. */
   async waitForOthers(pending: readonly PlannedRun[]): Promise<void> {
     const { outDir } = this.#options;
-    const held = await liveClaims(outDir, pending.map((r) => r.id), this.#staleSeconds);
-    const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
-    this.#log(
-      `waiting for ${pending.length} run(s) claimed by other workers (${who || "ending"}) ` +
-        `in ${outDir}/claims/`,
-    );
+    const held = await claimedByOthers(outDir, pending.map((r) => r.id), this.#staleSeconds);
+    this.#log(held.line);
     await sleep((this.#options.pollSeconds ?? 10) * 1000);
   }
+}
+
+/** How many of `runIds` live workers hold, and the line that says who, for a worker about to wait. */
+export async function claimedByOthers(
+  outDir: string,
+  runIds: readonly string[],
+  staleSeconds: number = DEFAULT_CLAIM_STALE_SECONDS,
+): Promise<{ held: number; line: string }> {
+  const held = await liveClaims(outDir, runIds, staleSeconds);
+  const who = [...new Set(held.map((c) => `${c.owner.host}:${c.owner.pid}`))].join(", ");
+  return {
+    held: held.length,
+    line: `waiting for ${runIds.length} run(s) claimed by other workers (${who || "ending"}) ` +
+      `in ${outDir}/claims/`,
+  };
 }
 
 /** Files and folders of a study's output (besides earlier `previous-*` folders). */
