@@ -215,17 +215,7 @@ export type {
   ParamOptions,
 } from "./lib/nn/context.ts";
 export type { Init } from "./lib/nn/init.ts";
-export type {
-  CustomGradient,
-  DType,
-  Graph,
-  Node,
-  Shape,
-  Tensor,
-  TensorData,
-  ToModelOptions,
-} from "./lib/onnx/graph.ts";
-export type { AttributeValue, TensorProtoSpec } from "./lib/onnx/proto.ts";
+export type * from "./lib/onnx/api_types.ts";
 export type {
   AxisEffect,
   AxisLevels,

@@ -25,14 +25,4 @@ export * from "./export.ts";
 // Types the API above refers to (for documentation and annotations).
 export type { Mode, ModelContext, NoiseInfo, ParamOptions } from "../nn/context.ts";
 export type { Init } from "../nn/init.ts";
-export type {
-  CustomGradient,
-  DType,
-  Graph,
-  Node,
-  Shape,
-  Tensor,
-  TensorData,
-  ToModelOptions,
-} from "../onnx/graph.ts";
-export type { AttributeValue, TensorProtoSpec } from "../onnx/proto.ts";
+export type * from "../onnx/api_types.ts";
