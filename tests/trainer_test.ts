@@ -87,6 +87,28 @@ Deno.test("a run interrupted after epoch 2 resumes at epoch 3 and ends as an uni
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a checkpoint write that fails in the background stops the run at the next epoch's save", async () => {
+  // Checkpoints are written while the next epoch trains; a write that fails
+  // (here: the folder is under a regular file) must not go unnoticed.
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/file`, "not a folder");
+  const t = new Trainer(model(), options());
+  const seen: number[] = [];
+  await assert.rejects(
+    t.fit(train, val, {
+      ...FIT,
+      epochs: 4,
+      checkpointDir: `${dir}/file/run`,
+      onEpochEnd: ({ record }) => void seen.push(record.epoch),
+    }),
+    (err: Error) => err.message.includes(`${dir}/file/run`),
+  );
+  // It surfaces at the next save at the latest: epoch 1's `last` or epoch 2's files.
+  assert(seen.length <= 1, `the run went on to epoch ${seen.at(-1)} after a failed write`);
+  await t.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("early stopping ends the run after `patience` epochs without improvement", async () => {
   const t = new Trainer(model(), options({ optimizer: { name: "adamw", lr: 1e-12 } }));
   const r = await t.fit(train, val, { ...FIT, epochs: 10, earlyStopping: { patience: 2 } });

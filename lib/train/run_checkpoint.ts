@@ -71,11 +71,26 @@ export async function writeTrainerCheckpoint(
   owner: CheckpointOwner,
   fields: CheckpointFields,
 ): Promise<void> {
+  const write = await captureTrainerCheckpoint(path, weights, owner, fields);
+  await write();
+}
+
+/**
+ * Read from the session now what a checkpoint of `weights` needs besides
+ * them (step, optimizer state), and return the write of the file: the
+ * session may train on while it runs.
+ */
+async function captureTrainerCheckpoint(
+  path: string,
+  weights: Map<string, Float32Array>,
+  owner: CheckpointOwner,
+  fields: CheckpointFields,
+): Promise<() => Promise<void>> {
   const { session, multiLabel } = owner;
   const shapes = optimizerStateShapes(session.options.optimizer, session.parameters);
   for (const p of session.parameters) shapes.set(p.name, p.shape);
   for (const b of session.buffers) shapes.set(b.name, b.shape);
-  await saveCheckpoint(path, weights, {
+  const info = {
     model: owner.model.name,
     modelConfig: { ...owner.model.config },
     trainer: plainOptions(owner.options),
@@ -83,14 +98,13 @@ export async function writeTrainerCheckpoint(
     epoch: fields.epoch,
     bestEpoch: fields.bestEpoch,
     bestScore: fields.bestScore,
-    history: fields.history,
+    history: fields.history ? [...fields.history] : undefined,
     extra: fields.ema || multiLabel
       ? { ...(fields.ema ? { ema: true } : {}), ...(multiLabel ? { multiLabel: true } : {}) }
       : undefined,
-  }, {
-    shapes,
-    optimizer: fields.optimizer ? await session.getOptimizerState() : undefined,
-  });
+  };
+  const optimizer = fields.optimizer ? await session.getOptimizerState() : undefined;
+  return () => saveCheckpoint(path, weights, info, { shapes, optimizer });
 }
 
 /**
@@ -169,6 +183,10 @@ export class RunCheckpoint {
   readonly emaPath: string;
   readonly #owner: CheckpointOwner;
   readonly #ema: boolean;
+  /** The files being written, in order (each write waits for the one before). */
+  #writing: Promise<void> = Promise.resolve();
+  /** The first write that failed: every later save and `flush` throws it. */
+  #failure: { error: unknown } | null = null;
 
   /**
    * The files of a run in `dir`.
@@ -229,57 +247,101 @@ export class RunCheckpoint {
   }
 
   /**
-   * Write `best.safetensors`.
+   * Write `best.safetensors` in the background, after the writes already
+   * queued (see {@linkcode RunCheckpoint.flush}).
    *
-   * @param weights The best epoch's (EMA) weights.
+   * @param weights The best epoch's (EMA) weights (not modified afterwards).
    * @param epoch The best epoch.
    * @param history The history up to it.
    * @param stopper The early stopper's state (its best epoch and score).
-   * @returns When the file is in place.
+   * @returns When the write is queued.
+   * @throws The error of an earlier write that failed.
    */
-  saveBest(
+  async saveBest(
     weights: WeightsMap,
     epoch: number,
     history: EpochRecord[],
     stopper: EarlyStopperState,
   ): Promise<void> {
-    return writeTrainerCheckpoint(this.bestPath, weights, this.#owner, {
+    this.#throwFailure();
+    const write = await captureTrainerCheckpoint(this.bestPath, weights, this.#owner, {
       epoch,
       ...stopper,
       history,
     });
+    this.#queue(write);
   }
 
   /**
-   * Write `last.safetensors` (and `ema.safetensors` for a run with an EMA)
-   * after `epoch`.
+   * Capture the session's weights, optimizer state (and EMA weights for a
+   * run with an EMA) after `epoch`, and write them to `last.safetensors`
+   * (and `ema.safetensors`) in the background while the next epoch trains:
+   * the fsynced write of a ResNet-18's 134 MB costs about half a second,
+   * 2-3% of an epoch of the study on two cores. Each file still replaces
+   * the previous one atomically, so an interrupted run resumes from the
+   * last epoch whose file is complete.
    *
    * @param epoch The epoch just completed.
    * @param history The history so far.
    * @param stopper The early stopper's state.
-   * @returns When the files are in place.
+   * @returns When the session's state is captured and its write queued.
+   * @throws The error of an earlier write that failed.
    */
   async saveEpoch(
     epoch: number,
     history: EpochRecord[],
     stopper: EarlyStopperState,
   ): Promise<void> {
+    this.#throwFailure();
     const { session } = this.#owner;
-    await writeTrainerCheckpoint(this.lastPath, await session.getWeights(), this.#owner, {
-      epoch,
-      ...stopper,
-      history,
-      optimizer: true,
-      ema: this.#ema,
-    });
-    if (this.#ema) {
-      await writeTrainerCheckpoint(
+    const last = await captureTrainerCheckpoint(
+      this.lastPath,
+      await session.getWeights(),
+      this.#owner,
+      {
+        epoch,
+        ...stopper,
+        history,
+        optimizer: true,
+        ema: this.#ema,
+      },
+    );
+    const ema = this.#ema
+      ? await captureTrainerCheckpoint(
         this.emaPath,
         await session.getWeights({ ema: true }),
         this.#owner,
         { epoch, ...stopper },
-      );
-    }
+      )
+      : undefined;
+    this.#queue(last);
+    if (ema) this.#queue(ema);
+  }
+
+  /**
+   * Wait for the queued writes.
+   *
+   * @returns When every file saved so far is in place.
+   * @throws The error of the first write that failed.
+   */
+  async flush(): Promise<void> {
+    await this.#writing;
+    this.#throwFailure();
+  }
+
+  #queue(write: () => Promise<void>): void {
+    this.#writing = this.#writing.then(async () => {
+      if (this.#failure) return;
+      try {
+        await write();
+      } catch (error) {
+        this.#failure = { error };
+      }
+    });
+  }
+
+  #throwFailure(): void {
+    if (this.#failure) throw this.#failure.error;
   }
 }
 

@@ -81,6 +81,28 @@ export interface StepResult {
   probs: Float32Array;
 }
 
+/**
+ * The most eval programs (batch sizes) one session compiles: its eval batch
+ * and the even splits of up to three dataset sizes (a study's val, test and
+ * train sets). Beyond that, chunks are zero-padded to a compiled size.
+ */
+export const MAX_EVAL_PROGRAMS = 4;
+
+/**
+ * The batch size that splits `n` images into as few batches of at most
+ * `maxBatch` as possible, of near-equal sizes (they differ by less than
+ * the number of batches): 78 images at most 64 a batch are 2 × 39, not
+ * 64 + 14 padded to 128.
+ *
+ * @param n Images to process (≥ 1).
+ * @param maxBatch The largest batch (≥ 1).
+ * @returns The batch size, in [1, maxBatch].
+ */
+export function evenBatchSize(n: number, maxBatch: number): number {
+  if (n <= 0) return maxBatch;
+  return Math.ceil(n / Math.ceil(n / maxBatch));
+}
+
 const PARAM = STATE_KEY.param;
 const BUFFER = STATE_KEY.buffer;
 const EMA = STATE_KEY.ema;
@@ -138,6 +160,8 @@ export class TrainingSession {
   /** Images predicted with the current weights (index 0) or EMA (index 1). */
   #imagesAtVersion: [number, number] = [0, 0];
   #frozen: [FrozenEval | null, FrozenEval | null] = [null, null];
+  /** Eval programs by batch size; the one of `evalBatchSize` is compiled with the session. */
+  #evalPrograms = new Map<number, Program>();
 
   private constructor(
     /** The backend. */
@@ -148,7 +172,7 @@ export class TrainingSession {
     readonly options: TrainingSessionOptions,
     private readonly trainCtx: ModelContext,
     private readonly trainProgram: Program,
-    private readonly evalProgram: Program,
+    evalProgram: Program,
     /** Shape of every optimizer state tensor by state key. */
     private readonly optimizerState: ReadonlyMap<string, readonly number[]>,
     /** Eval batch size. */
@@ -156,6 +180,7 @@ export class TrainingSession {
   ) {
     this.store = new StateStore(backend);
     this.#seed = options.seed ?? 0;
+    this.#evalPrograms.set(evalBatchSize, evalProgram);
   }
 
   /** Wait for state copies started by `initialize`, `setWeights` or `resetEma`. */
@@ -281,16 +306,46 @@ export class TrainingSession {
     if (frozen) return await frozen.predict(x, n, this.evalBatchSize);
     const k = m.numClasses;
     const out = new Float32Array(n * k);
-    const b = this.evalBatchSize;
-    const chunk = new Float32Array(b * per);
-    for (let start = 0; start < n; start += b) {
-      const count = Math.min(b, n - start);
-      chunk.fill(0);
+    const size = evenBatchSize(n, this.evalBatchSize);
+    for (let start = 0; start < n; start += size) {
+      const count = Math.min(size, n - start);
+      const { program, batch } = await this.#evalProgramFor(count);
+      const chunk = new Float32Array(batch * per);
       chunk.set(x.subarray(start * per, (start + count) * per));
-      const res = await this.evalProgram.run(this.store, { x: chunk }, { remapState });
+      const res = await program.run(this.store, { x: chunk }, { remapState });
       out.set((res.probs as Float32Array).subarray(0, count * k), start * k);
     }
     return out;
+  }
+
+  /** Batch sizes of the eval programs compiled so far, in order of compilation. */
+  get evalBatchSizes(): number[] {
+    return [...this.#evalPrograms.keys()];
+  }
+
+  /**
+   * The eval program to run `count` images with (zero-padded up to its
+   * batch): the smallest compiled one holding them when that pads at most
+   * an eighth of `count`, else one compiled for exactly `count` while fewer
+   * than {@linkcode MAX_EVAL_PROGRAMS} exist. A 78-image validation set with
+   * eval batch 64 thus runs as one program of 39 twice, not 128 images.
+   */
+  async #evalProgramFor(count: number): Promise<{ program: Program; batch: number }> {
+    let best = this.evalBatchSize;
+    for (const size of this.#evalPrograms.keys()) {
+      if (size >= count && size < best) best = size;
+    }
+    const fits = best - count <= count / 8;
+    if (!fits && this.#evalPrograms.size < MAX_EVAL_PROGRAMS) {
+      const evalGraph = buildEvalGraph(this.model, count, this.options.multiLabel ?? false);
+      const program = await Program.compile(this.backend, evalGraph.ctx.graph, {
+        state: evalGraph.state,
+        label: `eval program of ${this.model.name} on ${this.backend.name} (batch ${count})`,
+      });
+      this.#evalPrograms.set(count, program);
+      return { program, batch: count };
+    }
+    return { program: this.#evalPrograms.get(best)!, batch: best };
   }
 
   /** Record a change of the weights and/or their EMA: frozen programs of older versions are stale. */
@@ -390,7 +445,8 @@ export class TrainingSession {
     // State first: device tensors are released through the runtime that made them.
     this.store.dispose();
     await this.trainProgram.release();
-    await this.evalProgram.release();
+    for (const program of this.#evalPrograms.values()) await program.release();
+    this.#evalPrograms.clear();
     for (const frozen of this.#frozen) await frozen?.release();
     this.#frozen = [null, null];
   }

@@ -51,7 +51,7 @@ import {
 } from "./run_checkpoint.ts";
 import { constant, lrAt, type LrSchedule } from "./schedules.ts";
 import { initialWeights } from "./programs.ts";
-import { TrainingSession } from "./session.ts";
+import { evenBatchSize, TrainingSession } from "./session.ts";
 import { checkFitOptions, checkTrainerOptions } from "./validate.ts";
 
 export type { EarlyStopping, FitSettings, StepInfo, TrainerOptions } from "./options.ts";
@@ -115,6 +115,21 @@ interface StepPlan {
   baseLr: number;
   stepsPerEpoch: number;
   totalSteps: number;
+}
+
+/** What `fit`'s epochs run with and update. */
+interface FitRun {
+  loader: Loader;
+  plan: StepPlan;
+  options: FitOptions;
+  startEpoch: number;
+  val: Dataset;
+  history: EpochRecord[];
+  stopper: EarlyStopper;
+  best: BestWeights;
+  checkpoint: RunCheckpoint | undefined;
+  useEma: boolean;
+  stoppedEarly: boolean;
 }
 
 /** Where `fit` starts: the history so far and the first epoch to run. */
@@ -276,8 +291,43 @@ export class Trainer {
     const { history, startEpoch } = await this.#start(session, checkpoint, options, stopper, best);
     this.history = history;
     let stoppedEarly = startEpoch > 1 && stopper.shouldStop(startEpoch - 1);
+    try {
+      stoppedEarly = await this.#epochs(session, {
+        loader,
+        plan,
+        options,
+        startEpoch,
+        val,
+        history,
+        stopper,
+        best,
+        checkpoint,
+        useEma,
+        stoppedEarly,
+      });
+    } catch (err) {
+      // The epochs whose files are being written stay resumable.
+      await checkpoint?.flush().catch(() => {});
+      throw err;
+    }
+    await checkpoint?.flush();
+    best.restore(session);
+    return {
+      history,
+      bestEpoch: stopper.bestEpoch,
+      bestScore: stopper.bestScore,
+      epochsRun: history.length,
+      stoppedEarly,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  /** `fit`'s epochs from `run.startEpoch`; returns whether they stopped early. */
+  async #epochs(session: TrainingSession, run: FitRun): Promise<boolean> {
+    const { loader, plan, options, val, history, stopper, best, checkpoint, useEma } = run;
+    let stoppedEarly = run.stoppedEarly;
     let lastFiniteLoss = history.length ? history[history.length - 1].lastLoss ?? null : null;
-    for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
+    for (let epoch = run.startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
       const tally = new EpochTally({
         epoch,
         numClasses: this.model.numClasses,
@@ -299,15 +349,7 @@ export class Trainer {
       const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
       if (verdict === false || stopper.shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
     }
-    best.restore(session);
-    return {
-      history,
-      bestEpoch: stopper.bestEpoch,
-      bestScore: stopper.bestScore,
-      epochsRun: history.length,
-      stoppedEarly,
-      seconds: (performance.now() - t0) / 1000,
-    };
+    return stoppedEarly;
   }
 
   /** `fit`'s checks before anything is compiled; sets the task (multi-label or not). */
@@ -499,7 +541,8 @@ export class Trainer {
       this.session ? this.#batchSize : Math.min(32, dataset.n),
     );
     const loader = createLoader(dataset, {
-      batchSize: session.evalBatchSize,
+      // Even batches: 78 images as 2 × 39, not 64 + 14 padded to 128.
+      batchSize: evenBatchSize(dataset.n, session.evalBatchSize),
       shuffle: false,
       dropLast: false,
       imageSize: this.model.imageSize,
