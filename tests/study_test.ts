@@ -8,6 +8,7 @@ import { loadMedMNISTSplits } from "../lib/data/medmnist.ts";
 import { aucRoc } from "../lib/metrics/auc.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { parseCliArgs, studyFromOptions } from "../lib/study/cli_options.ts";
+import { pidAlive, readClaim } from "../lib/study/claims.ts";
 import { readResults } from "../lib/study/results_log.ts";
 import { modelForRun } from "../lib/study/runner.ts";
 import {
@@ -152,6 +153,21 @@ Deno.test("a tiny study runs end to end; its records, CSV and best/ hold the num
   await Deno.remove(out, { recursive: true });
 });
 
+/** Wait until no process holding a claim in `out/claims` is alive (at most 30 s). */
+async function untilClaimantsStop(out: string): Promise<void> {
+  const pids = new Set<number>();
+  for await (const e of Deno.readDir(`${out}/claims`)) {
+    const claim = await readClaim(`${out}/claims/${e.name}`);
+    if (claim) pids.add(claim.owner.pid);
+  }
+  for (let i = 0; i < 300; i++) {
+    const alive = await Promise.all([...pids].map((pid) => pidAlive(pid)));
+    if (!alive.some(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the killed study's workers (${[...pids].join(", ")}) are still running`);
+}
+
 Deno.test("a study killed mid-run resumes without repeating or losing a run", async () => {
   const out = await Deno.makeTempDir();
   const args = tiny(out, "none,basic,heavy");
@@ -164,6 +180,10 @@ Deno.test("a study killed mid-run resumes without repeating or losing a run", as
   }
   child.kill("SIGKILL");
   await done;
+  // Its workers (--workers auto: two on two cores) stop within a second and
+  // may record the run they were finishing; count what is recorded once
+  // every process of the killed study is gone.
+  await untilClaimantsStop(out);
   const before = await readResults(results);
   assert.ok(
     before.length >= 1 && before.length < 3,
