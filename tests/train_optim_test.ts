@@ -23,13 +23,15 @@ async function runOptimizer(
   p0: number[],
   grads: number[][],
   decay = true,
+  gradScale?: number,
 ): Promise<number[][]> {
   const n = p0.length;
   const g = new Graph();
   const p = g.input("p", "float32", [n]);
   const grad = g.input("grad", "float32", [n]);
+  const scale = gradScale === undefined ? undefined : g.scalar(gradScale);
   const update = config.name === "adamw"
-    ? adamWUpdate(g, [{ name: "p", value: p, grad, decay }], config)
+    ? adamWUpdate(g, [{ name: "p", value: p, grad, decay }], config, { gradScale: scale })
     : sgdUpdate(g, [{ name: "p", value: p, grad, decay }], config);
   g.output("p_next", update.newParams.get("p")!);
   const state: Record<string, string> = { p: "p" };
@@ -81,6 +83,21 @@ Deno.test("AdamW matches torch.optim.AdamW's update rule", async () => {
     p = p.map((x, i) => x - (config.lr / bc1) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + 1e-8));
     close(got[t - 1], p);
   }
+});
+
+Deno.test("AdamW with a gradient scale (folded clipping) updates as AdamW on the scaled gradients", async () => {
+  // Adam is invariant to the gradients' scale but for ε: a large ε makes the scale visible.
+  const config = { name: "adamw" as const, lr: 0.1, weightDecay: 0.05, eps: 0.5 };
+  const scale = 0.37;
+  const folded = await runOptimizer(config, [1, -2, 0.5], GRADS, true, scale);
+  const scaled = await runOptimizer(
+    config,
+    [1, -2, 0.5],
+    GRADS.map((g) => g.map((x) => x * scale)),
+  );
+  for (let t = 0; t < GRADS.length; t++) close(folded[t], scaled[t]);
+  const unscaled = await runOptimizer(config, [1, -2, 0.5], GRADS);
+  assert.ok(Math.abs(folded[2][0] - unscaled[2][0]) > 1e-3, "the scale changed nothing");
 });
 
 Deno.test("AdamW skips weight decay for parameters marked decay: false", async () => {

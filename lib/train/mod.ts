@@ -15,6 +15,7 @@ export {
 export {
   type AdamWConfig,
   adamWUpdate,
+  type AdamWUpdateOptions,
   clipByGlobalNorm,
   type ClippedGradients,
   type NamedShape,

@@ -147,6 +147,22 @@ export interface ClippedGradients {
   grads: Tensor[];
   /** Their global L2 norm before clipping (a scalar). */
   norm: Tensor;
+  /**
+   * The factor the clipped gradients are the raw ones times (a scalar;
+   * absent without clipping): an optimizer can fold it into its own
+   * coefficients instead of reading `grads` (one pass over every gradient less).
+   */
+  scale?: Tensor;
+}
+
+/** Options of {@linkcode adamWUpdate}. */
+export interface AdamWUpdateOptions {
+  /**
+   * A scalar every gradient is multiplied by first (the clipping factor of
+   * {@linkcode clipByGlobalNorm}), folded into the moment updates'
+   * coefficients instead of a pass over each gradient.
+   */
+  gradScale?: Tensor;
 }
 
 /**
@@ -164,14 +180,22 @@ export function clipByGlobalNorm(grads: readonly Tensor[], maxNorm: number): Cli
   const norm = sqrt(sumSq);
   if (!Number.isFinite(maxNorm)) return { grads: [...grads], norm };
   const scale = minimum(div(sumSq.graph.scalar(maxNorm), add(norm, 1e-6)), 1);
-  return { grads: grads.map((g) => mul(g, scale)), norm };
+  return { grads: grads.map((g) => mul(g, scale)), norm, scale };
 }
 
-/** Build the AdamW update. */
+/**
+ * Build the AdamW update (PyTorch's `AdamW`: decoupled weight decay, bias
+ * corrections), in 13 elementwise passes per parameter: with `s` the
+ * gradient scale, `c₁ = s(1−β₁)`, `c₂ = s²(1−β₂)`,
+ * `m ← β₁m + c₁g`, `v ← β₂v + g·(c₂g)`,
+ * `p ← p·(1−lr·λ) − m / (√v·k₁ + k₂)` with `k₁ = 1/(√bc₂·α)`, `k₂ = ε/α`
+ * and `α = lr/bc₁` (the step size), all scalars computed once.
+ */
 export function adamWUpdate(
   graph: Graph,
   params: readonly ParamWithGrad[],
   config: AdamWConfig,
+  options: AdamWUpdateOptions = {},
 ): OptimizerUpdate {
   const [b1, b2] = config.betas ?? [0.9, 0.999];
   const eps = config.eps ?? 1e-8;
@@ -184,17 +208,21 @@ export function adamWUpdate(
     newState: new Map(),
     scalars: [SCALARS.stepSize, SCALARS.invSqrtBc2, SCALARS.decayFactor],
   };
+  const s = options.gradScale;
+  const c1 = s ? mul(s, 1 - b1) : graph.scalar(1 - b1);
+  const c2 = s ? mul(mul(s, s), 1 - b2) : graph.scalar(1 - b2);
+  const k1 = div(invSqrtBc2, stepSize);
+  const k2 = div(graph.scalar(eps), stepSize);
   for (const p of params) {
     const [mKey, vKey] = optimizerStateKeys(config, p.name);
     const m = graph.input(mKey, "float32", p.value.shape);
     const v = graph.input(vKey, "float32", p.value.shape);
     update.stateInputs.push({ input: m, key: mKey });
     update.stateInputs.push({ input: v, key: vKey });
-    const m2 = add(mul(m, b1), mul(p.grad, 1 - b1));
-    const v2 = add(mul(v, b2), mul(mul(p.grad, p.grad), 1 - b2));
-    const denom = add(mul(sqrt(v2), invSqrtBc2), eps);
+    const m2 = add(mul(m, b1), mul(p.grad, c1));
+    const v2 = add(mul(v, b2), mul(p.grad, mul(p.grad, c2)));
     const base = p.decay ? mul(p.value, decayFactor) : p.value;
-    update.newParams.set(p.name, sub(base, mul(div(m2, denom), stepSize)));
+    update.newParams.set(p.name, sub(base, div(m2, add(mul(sqrt(v2), k1), k2))));
     update.newState.set(mKey, m2);
     update.newState.set(vKey, v2);
   }

@@ -229,14 +229,17 @@ function optimizerStep(
     throw new Error(`${model.name}: the loss does not depend on ${missing.join(", ")}`);
   }
   const clipped = clipByGlobalNorm(grads as Tensor[], options.clipGradNorm ?? Infinity);
+  // AdamW folds the clipping factor into its coefficients (the raw
+  // gradients go in, one pass less per parameter); SGD takes clipped ones.
+  const adamw = options.optimizer.name === "adamw";
   const withGrads = params.map((p, i) => ({
     name: p.info.name,
     value: p.tensor,
-    grad: clipped.grads[i],
+    grad: adamw ? grads[i]! : clipped.grads[i],
     decay: p.info.decay,
   }));
   const update = options.optimizer.name === "adamw"
-    ? adamWUpdate(ctx.graph, withGrads, options.optimizer)
+    ? adamWUpdate(ctx.graph, withGrads, options.optimizer, { gradScale: clipped.scale })
     : sgdUpdate(ctx.graph, withGrads, options.optimizer);
   return { update, norm: clipped.norm };
 }
