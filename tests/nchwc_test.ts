@@ -173,15 +173,18 @@ Deno.test({
 });
 
 Deno.test({
-  name: "NCHWc lowering: a small map's input gradient reverses the patches' taps, not the kernel",
+  name:
+    "NCHWc lowering: a small map's conv and input gradient run per tap, on one transpose of the kernel",
   ignore: !onX86,
   async fn() {
-    // dX of a stride-1 3x3 conv on a 4x4 map runs as patches + GEMM; the
-    // rule's flip of the weight (a weight-sized Slice) is no longer computed.
+    // A stride-1 3x3 conv on a 4x4 map and its input gradient run as one GEMM
+    // per kernel tap: no patches, and the rule's flip of the weight (a
+    // weight-sized Slice) is no longer computed: the input gradient takes the
+    // forward's taps in reverse order.
     const block = await cpuNchwcBlockSize();
     const g = new Graph({ name: "small map dx" });
-    const x = g.input("x", "float32", [2, 32, 4, 4]);
-    const w = g.input("w", "float32", [48, 32, 3, 3]);
+    const x = g.input("x", "float32", [2, 40, 4, 4]);
+    const w = g.input("w", "float32", [48, 40, 3, 3]);
     const y = op.conv(x, w, null, { pads: [1, 1, 1, 1] });
     const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3], { keepdims: false });
     const [dx, dw] = gradients(loss, [x, w]);
@@ -193,26 +196,35 @@ Deno.test({
     assert.equal(op.reversedFrom(op.slice(w, [0], [2], [3]), [3]), undefined);
     const row = g.input("row", "float32", [4, 4, 1, 3]);
     assert.equal(op.reversedFrom(op.reverse(row, [2, 3]), [2, 3]), row, "1x3: one axis sliced");
-    // Slices with steps are flips; dW's per-tap slices of x and dY have none.
+    // Slices with steps are flips; the per-tap slices have none.
     const flips = (nodes: readonly { op: string; inputs: readonly unknown[] }[]) =>
       nodes.filter((n) => n.op === "Slice" && n.inputs.length === 5).length;
     assert.equal(flips(g.liveNodes()), 1, "the rule writes the flip as one Slice");
     const { graph } = lowerConvsToNchwc(g, { blockSize: block });
     const live = graph.liveNodes();
     assert.equal(flips(live), 0, "flip left in the program");
-    // Patches remain for the two GEMM-form convs only (dW takes x's taps as
-    // slices), with the forward and the reversed one-hot kernels.
-    const eyeConvs = live.filter((n) => n.op === "Conv" && graph.constants.has(n.inputs[1]!));
-    const kernels = new Set(eyeConvs.map((n) => n.inputs[1]!.id));
-    assert.equal(eyeConvs.length, 2, "patches of x (forward) and of dY (dX)");
-    assert.equal(kernels.size, 2, "forward and reversed one-hot kernels");
+    const patchConvs = live.filter((n) => n.op === "Conv" && graph.constants.has(n.inputs[1]!));
+    assert.equal(patchConvs.length, 0, "patches left in the program");
+    const kernelTransposes = live.filter((n) =>
+      n.op === "Transpose" && n.inputs[0]!.shape.join() === `${48 * 40},9`
+    );
+    assert.equal(kernelTransposes.length, 1, "the forward and dX share the kernel's taps");
+    // Forward ([·, 40] rows) and dX ([·, 48] rows of dY): 9 taps each, as a
+    // 3x3 kernel with pad 1 reaches inside a 4x4 map from every tap.
+    const gemmsOn = (c: number) =>
+      live.filter((n) =>
+        n.op === "MatMul" && n.inputs[0]!.rank === 2 && n.inputs[0]!.shape[1] === c
+      )
+        .length;
+    assert.equal(gemmsOn(40), 9, "forward taps");
+    assert.equal(gemmsOn(48), 9, "dX taps");
     // And the result is still the gradient (finite differences).
     const report = await checkGradients(
       await createCpuBackend(),
       (gg: Graph) =>
         op.conv(
-          gg.input("x", "float32", [2, 32, 4, 4]),
-          gg.input("w", "float32", [48, 32, 3, 3]),
+          gg.input("x", "float32", [2, 40, 4, 4]),
+          gg.input("w", "float32", [48, 40, 3, 3]),
           null,
           { pads: [1, 1, 1, 1] },
         ),

@@ -26,7 +26,7 @@
 
 import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
 import type { AttributeValue } from "../onnx/proto.ts";
-import { add, conv, matmul, pad, reshape, reversedFrom, transpose } from "../onnx/ops.ts";
+import { add, conv, matmul, pad, reshape, reversedFrom, slice, transpose } from "../onnx/ops.ts";
 import { eyeKernels } from "../autodiff/conv_rules.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
@@ -141,6 +141,12 @@ function reorderWeight(
   return reshape(blocked, w.shape);
 }
 
+/** Whether a GEMM-form conv runs one GEMM per tap: stride 1, a kernel larger than 1×1. */
+function tapGemms(node: Node): boolean {
+  const [kh, kw] = node.inputs[1]!.shape.slice(2);
+  return kh * kw > 1 && intsAttr(node, "strides", [1, 1]).every((s) => s === 1);
+}
+
 function intsAttr(node: Node, name: string, fallback: number[]): number[] {
   const a = node.attrs[name];
   return a?.type === "ints" ? [...a.value] : fallback;
@@ -188,6 +194,82 @@ function convAsGemm(
   let yRows = matmul(rows, transpose(reshape(wRows, [m, ckk]), [1, 0])); // [N·L, M]
   if (b) yRows = add(yRows, b);
   return reshape(transpose(reshape(yRows, [n, l, m]), [0, 2, 1]), [n, m, oh, ow]);
+}
+
+/**
+ * A stride-1 group-1 Conv on a small map as one GEMM per kernel tap over
+ * only the output positions where that tap lands inside the input: at 4×4
+ * maps with 3×3 kernels, 31% of im2col's rows are padding, and im2col's
+ * one-hot patch conv with its reorder and row transpose go too. The input
+ * in NHWC once; per tap a slice of it `[N·rows·cols, C]` times the tap's
+ * `[C, M]`, zero-padded back to the map, all summed, back to NCHW. The taps
+ * of the weight come from one `[K², M·C]` transpose shared by the forward
+ * conv and its input gradient (whose kernel `flip(S)ᵀ` has `S`'s taps in
+ * reverse order, transposed: no flip, no weight transpose).
+ */
+function convAsTapGemms(
+  ctx: Lowering,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  node: Node,
+  yShape: readonly number[],
+  unflipped?: Tensor,
+): Tensor {
+  const { out } = ctx;
+  const [n, c, h, wd] = x.shape;
+  const [m, , kh, kw] = w.shape;
+  const [, , oh, ow] = yShape;
+  const [pt, pl] = intsAttr(node, "pads", [0, 0, 0, 0]);
+  const [d0, d1] = intsAttr(node, "dilations", [1, 1]);
+  const source = unflipped ?? w; // [A, B, kh, kw]
+  const [sa, sb] = source.shape;
+  const key = `${source.id}/taps`;
+  let taps = ctx.weights.get(key); // [K², A·B]
+  if (!taps) {
+    taps = transpose(reshape(source, [sa * sb, kh * kw]), [1, 0]);
+    ctx.weights.set(key, taps);
+  }
+  const xt = transpose(x, [0, 2, 3, 1]); // [N, H, W, C]
+  const parts: Tensor[] = [];
+  for (let a = 0; a < kh; a++) {
+    const offY = a * d0 - pt;
+    const y0 = Math.max(0, -offY), y1 = Math.min(oh, h - offY);
+    for (let bb = 0; bb < kw; bb++) {
+      const offX = bb * d1 - pl;
+      const x0 = Math.max(0, -offX), x1 = Math.min(ow, wd - offX);
+      if (y1 <= y0 || x1 <= x0) continue;
+      const rows = reshape(
+        slice(xt, [y0 + offY, x0 + offX], [y1 + offY, x1 + offX], [1, 2]),
+        [n * (y1 - y0) * (x1 - x0), c],
+      );
+      // Forward: W[:, :, a, b] is [M, C] (multiplied transposed). Input
+      // gradient: its kernel's tap is S[:, :, kh-1-a, kw-1-b]ᵀ, so S's tap
+      // [C_out, ...] as is.
+      const t = unflipped ? (kh - 1 - a) * kw + (kw - 1 - bb) : a * kw + bb;
+      const tap = reshape(slice(taps, [t], [t + 1], [0]), [sa, sb]);
+      const product = matmul(rows, unflipped ? tap : transpose(tap, [1, 0])); // [·, M]
+      parts.push(
+        pad(reshape(product, [n, y1 - y0, x1 - x0, m]), [
+          0,
+          y0,
+          x0,
+          0,
+          0,
+          oh - y1,
+          ow - x1,
+          0,
+        ]),
+      );
+    }
+  }
+  let y = parts.length === 1 ? parts[0] : out.addNode(
+    "Sum",
+    parts,
+    [{ dtype: "float32", shape: [n, oh, ow, m] }],
+  )[0];
+  if (b) y = add(y, b);
+  return transpose(y, [0, 3, 1, 2]);
 }
 
 /**
@@ -277,7 +359,9 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     map.set(
       y,
       how.layout === "gemm"
-        ? convAsGemm(x, w, b, node, y.shape, flipSource(graph, node.inputs[1]!, get))
+        ? (tapGemms(node)
+          ? convAsTapGemms(ctx, x, w, b, node, y.shape, flipSource(graph, node.inputs[1]!, get))
+          : convAsGemm(x, w, b, node, y.shape, flipSource(graph, node.inputs[1]!, get)))
         : blockedConv(ctx, node, { ...how, layout: how.layout }, [x, w, b]),
     );
     lowered++;
