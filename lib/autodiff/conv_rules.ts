@@ -219,8 +219,11 @@ function denseDwTaps(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tensor
     }
     return reshape(concat(taps, 2), [m, c, kh, kw]);
   }
-  const xt = transpose(x, [1, 0, 2, 3]); // [C, N, H, W]
-  const dyt = transpose(dy, [1, 0, 2, 3]); // [M, N, OH, OW]
+  // NHWC rows, sliced as the cpu backend's per-tap GEMMs of the forward conv
+  // (x) and of its input gradient (dY) slice them, so that onnxruntime
+  // computes each slice once for all three.
+  const xt = transpose(x, [0, 2, 3, 1]); // [N, H, W, C]
+  const dyt = transpose(dy, [0, 2, 3, 1]); // [N, OH, OW, M]
   for (let a = 0; a < kh; a++) {
     const rows = tapRange(h, oh, a, win, 0);
     for (let b = 0; b < kw; b++) {
@@ -234,10 +237,10 @@ function denseDwTaps(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tensor
         xt,
         [rows.inputLo, cols.inputLo],
         [rows.inputLo + rows.hi - rows.lo, cols.inputLo + cols.hi - cols.lo],
-        [2, 3],
+        [1, 2],
       );
-      const ds = slice(dyt, [rows.lo, cols.lo], [rows.hi, cols.hi], [2, 3]);
-      const tap = matmul(reshape(ds, [m, count]), transpose(reshape(xs, [c, count]), [1, 0]));
+      const ds = slice(dyt, [rows.lo, cols.lo], [rows.hi, cols.hi], [1, 2]);
+      const tap = matmul(transpose(reshape(ds, [count, m]), [1, 0]), reshape(xs, [count, c]));
       taps.push(reshape(tap, [m, c, 1]));
     }
   }
