@@ -236,7 +236,8 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   Cast: defineRule(1, ({ inputs: [x], dy }) => [x.dtype === "float32" ? dy : null]),
 
   // Activations.
-  Relu: ({ outputs: [y], dy }) => [where(greater(y, 0), dy, 0)],
+  // dY·[y > 0] as a product: onnxruntime's CPU Where is ~3x slower than Mul.
+  Relu: ({ outputs: [y], dy }) => [mul(dy, cast(greater(y, 0), "float32"))],
   Sigmoid: (ctx) => {
     const [y] = ctx.outputs;
     return [mul(ctx.dy, mul(y, sub(one(ctx), y)))];

@@ -25,9 +25,7 @@ import {
   maxPool,
   mul,
   pow,
-  reduceMean,
   reduceSum,
-  reduceSumSquare,
   relu as reluOp,
   reshape,
   sigmoid,
@@ -125,9 +123,12 @@ export function batchNorm2d(
   const g = x.graph;
   let mean!: Tensor, variance!: Tensor, xc!: Tensor, invStd!: Tensor, scale!: Tensor;
   const [y] = g.withCustomGradient([x, weight, bias], () => {
-    mean = reduceMean(x, axes); // [1, C, 1, 1]
+    // Sums, not ReduceMean / ReduceSumSquare: onnxruntime's CPU kernels
+    // reduce over [0, 2, 3] 2-4x slower than ReduceSum (profiled, layer 1
+    // of ResNet-18 at 28 px: 1.34 ms per ReduceSumSquare, 0.31 per ReduceSum).
+    mean = mul(reduceSum(x, axes), 1 / count); // [1, C, 1, 1]
     xc = sub(x, mean);
-    variance = mul(reduceSumSquare(xc, axes), 1 / count);
+    variance = mul(reduceSum(mul(xc, xc), axes), 1 / count);
     invStd = pow(add(variance, eps), -0.5);
     scale = mul(reshape(weight, bshape), invStd);
     return [add(mul(xc, scale), reshape(bias, bshape))];
