@@ -100,6 +100,15 @@ Deno.test("AdamW with a gradient scale (folded clipping) updates as AdamW on the
   assert.ok(Math.abs(folded[2][0] - unscaled[2][0]) > 1e-3, "the scale changed nothing");
 });
 
+Deno.test("AdamW at learning rate 0 (a warmup's first step) leaves parameters as they are, even without gradient", async () => {
+  const got = await runOptimizer({ name: "adamw", lr: 0, weightDecay: 0.05 }, [1, -2, 0.5], [[
+    0,
+    0.3,
+    0,
+  ]]);
+  assert.deepEqual(got[0], [1, -2, 0.5]);
+});
+
 Deno.test("AdamW skips weight decay for parameters marked decay: false", async () => {
   const withDecay = await runOptimizer({ name: "adamw", lr: 0.1, weightDecay: 0.5 }, [1, 1, 1], [[
     0,

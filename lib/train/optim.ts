@@ -185,11 +185,12 @@ export function clipByGlobalNorm(grads: readonly Tensor[], maxNorm: number): Cli
 
 /**
  * Build the AdamW update (PyTorch's `AdamW`: decoupled weight decay, bias
- * corrections), in 13 elementwise passes per parameter: with `s` the
- * gradient scale, `c₁ = s(1−β₁)`, `c₂ = s²(1−β₂)`,
+ * corrections), in 14 elementwise passes per parameter: with `s` the
+ * gradient scale, `c₁ = s(1−β₁)`, `c₂ = s²(1−β₂)` (scalars computed once),
  * `m ← β₁m + c₁g`, `v ← β₂v + g·(c₂g)`,
- * `p ← p·(1−lr·λ) − m / (√v·k₁ + k₂)` with `k₁ = 1/(√bc₂·α)`, `k₂ = ε/α`
- * and `α = lr/bc₁` (the step size), all scalars computed once.
+ * `p ← p·(1−lr·λ) − α·m / (√v/√bc₂ + ε)` with `α = lr/bc₁`. (Dividing the
+ * denominator by α instead would save a pass but gives NaN at lr 0, the
+ * first step of a warmup, wherever v = 0.)
  */
 export function adamWUpdate(
   graph: Graph,
@@ -211,8 +212,6 @@ export function adamWUpdate(
   const s = options.gradScale;
   const c1 = s ? mul(s, 1 - b1) : graph.scalar(1 - b1);
   const c2 = s ? mul(mul(s, s), 1 - b2) : graph.scalar(1 - b2);
-  const k1 = div(invSqrtBc2, stepSize);
-  const k2 = div(graph.scalar(eps), stepSize);
   for (const p of params) {
     const [mKey, vKey] = optimizerStateKeys(config, p.name);
     const m = graph.input(mKey, "float32", p.value.shape);
@@ -222,7 +221,8 @@ export function adamWUpdate(
     const m2 = add(mul(m, b1), mul(p.grad, c1));
     const v2 = add(mul(v, b2), mul(p.grad, mul(p.grad, c2)));
     const base = p.decay ? mul(p.value, decayFactor) : p.value;
-    update.newParams.set(p.name, sub(base, div(m2, add(mul(sqrt(v2), k1), k2))));
+    const denom = add(mul(sqrt(v2), invSqrtBc2), eps);
+    update.newParams.set(p.name, sub(base, mul(div(m2, denom), stepSize)));
     update.newState.set(mKey, m2);
     update.newState.set(vKey, v2);
   }
