@@ -179,8 +179,17 @@ function denseDwIm2col(x: Tensor, dy: Tensor, win: WindowAttrs, m: number): Tens
 /**
  * The output positions `[lo, hi)` along `axis` whose window tap `t` lands
  * inside the input (stride 1), and the input index of position `lo`'s tap.
+ * The cpu backend's per-tap GEMMs slice with the same ranges, so that
+ * onnxruntime's CSE shares the slices of the forward conv, its input
+ * gradient and its weight gradient.
  */
-function tapRange(size: number, out: number, t: number, win: WindowAttrs, axis: 0 | 1) {
+export function tapRange(
+  size: number,
+  out: number,
+  t: number,
+  win: { pads: readonly number[]; dilations: readonly number[] },
+  axis: 0 | 1,
+): { lo: number; hi: number; inputLo: number } {
   const offset = t * win.dilations[axis] - win.pads[axis]; // input index of output 0's tap
   const lo = Math.max(0, -offset);
   const hi = Math.max(lo, Math.min(out, size - offset));

@@ -27,7 +27,7 @@
 import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
 import type { AttributeValue } from "../onnx/proto.ts";
 import { add, conv, matmul, pad, reshape, reversedFrom, slice, transpose } from "../onnx/ops.ts";
-import { eyeKernels } from "../autodiff/conv_rules.ts";
+import { eyeKernels, tapRange } from "../autodiff/conv_rules.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";
@@ -220,8 +220,10 @@ function convAsTapGemms(
   const [n, c, h, wd] = x.shape;
   const [m, , kh, kw] = w.shape;
   const [, , oh, ow] = yShape;
-  const [pt, pl] = intsAttr(node, "pads", [0, 0, 0, 0]);
-  const [d0, d1] = intsAttr(node, "dilations", [1, 1]);
+  const win = {
+    pads: intsAttr(node, "pads", [0, 0, 0, 0]),
+    dilations: intsAttr(node, "dilations", [1, 1]),
+  };
   const source = unflipped ?? w; // [A, B, kh, kw]
   const [sa, sb] = source.shape;
   const key = `${source.id}/taps`;
@@ -233,14 +235,12 @@ function convAsTapGemms(
   const xt = transpose(x, [0, 2, 3, 1]); // [N, H, W, C]
   const parts: Tensor[] = [];
   for (let a = 0; a < kh; a++) {
-    const offY = a * d0 - pt;
-    const y0 = Math.max(0, -offY), y1 = Math.min(oh, h - offY);
+    const { lo: y0, hi: y1, inputLo: iy } = tapRange(h, oh, a, win, 0);
     for (let bb = 0; bb < kw; bb++) {
-      const offX = bb * d1 - pl;
-      const x0 = Math.max(0, -offX), x1 = Math.min(ow, wd - offX);
+      const { lo: x0, hi: x1, inputLo: ix } = tapRange(wd, ow, bb, win, 1);
       if (y1 <= y0 || x1 <= x0) continue;
       const rows = reshape(
-        slice(xt, [y0 + offY, x0 + offX], [y1 + offY, x1 + offX], [1, 2]),
+        slice(xt, [iy, ix], [iy + y1 - y0, ix + x1 - x0], [1, 2]),
         [n * (y1 - y0) * (x1 - x0), c],
       );
       // Forward: W[:, :, a, b] is [M, C] (multiplied transposed). Input
