@@ -141,10 +141,11 @@ function reorderWeight(
   return reshape(blocked, w.shape);
 }
 
-/** Whether a GEMM-form conv runs one GEMM per tap: stride 1, a kernel larger than 1×1. */
-function tapGemms(node: Node): boolean {
-  const [kh, kw] = node.inputs[1]!.shape.slice(2);
-  return kh * kw > 1 && intsAttr(node, "strides", [1, 1]).every((s) => s === 1);
+/** A small-map conv per tap (stride 1, a kernel larger than 1×1), else as patches + one GEMM. */
+function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
+  const [kh, kw] = small.w.shape.slice(2);
+  const perTap = kh * kw > 1 && intsAttr(small.node, "strides", [1, 1]).every((s) => s === 1);
+  return perTap ? convAsTapGemms(ctx, small) : convAsGemm(small);
 }
 
 function intsAttr(node: Node, name: string, fallback: number[]): number[] {
@@ -152,19 +153,31 @@ function intsAttr(node: Node, name: string, fallback: number[]): number[] {
   return a?.type === "ints" ? [...a.value] : fallback;
 }
 
+/** A group-1 Conv on a small output map, as the GEMM forms take it. */
+interface SmallMapConv {
+  /** The input `[N, C, H, W]`. */
+  x: Tensor;
+  /** The weight `[M, C, kh, kw]`. */
+  w: Tensor;
+  /** The bias `[M]`, if any. */
+  b: Tensor | null;
+  /** The source Conv node (strides, pads, dilations). */
+  node: Node;
+  /** The output's shape. */
+  yShape: readonly number[];
+  /**
+   * For a conv input gradient's kernel `flip(S)ᵀ`, `S` (see
+   * {@linkcode flipSource}): the forms reverse `S`'s taps instead of flipping.
+   */
+  unflipped?: Tensor;
+}
+
 /**
  * A group-1 Conv as one GEMM over all N·L output positions: patches by a
  * convolution with one-hot kernels (constant weights, which onnxruntime runs
  * on its own fast path), `[N·L, C·K²] × [C·K², M]`, then back to NCHW.
  */
-function convAsGemm(
-  x: Tensor,
-  w: Tensor,
-  b: Tensor | null,
-  node: Node,
-  yShape: readonly number[],
-  unflipped?: Tensor,
-): Tensor {
+function convAsGemm({ x, w, b, node, yShape, unflipped }: SmallMapConv): Tensor {
   const g = x.graph;
   const [n, c, h, wd] = x.shape;
   const [m, , kh, kw] = w.shape;
@@ -207,15 +220,7 @@ function convAsGemm(
  * conv and its input gradient (whose kernel `flip(S)ᵀ` has `S`'s taps in
  * reverse order, transposed: no flip, no weight transpose).
  */
-function convAsTapGemms(
-  ctx: Lowering,
-  x: Tensor,
-  w: Tensor,
-  b: Tensor | null,
-  node: Node,
-  yShape: readonly number[],
-  unflipped?: Tensor,
-): Tensor {
+function convAsTapGemms(ctx: Lowering, { x, w, b, node, yShape, unflipped }: SmallMapConv): Tensor {
   const { out } = ctx;
   const [n, c, h, wd] = x.shape;
   const [m, , kh, kw] = w.shape;
@@ -359,9 +364,14 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     map.set(
       y,
       how.layout === "gemm"
-        ? (tapGemms(node)
-          ? convAsTapGemms(ctx, x, w, b, node, y.shape, flipSource(graph, node.inputs[1]!, get))
-          : convAsGemm(x, w, b, node, y.shape, flipSource(graph, node.inputs[1]!, get)))
+        ? smallMapConv(ctx, {
+          x,
+          w,
+          b,
+          node,
+          yShape: y.shape,
+          unflipped: flipSource(graph, node.inputs[1]!, get),
+        })
         : blockedConv(ctx, node, { ...how, layout: how.layout }, [x, w, b]),
     );
     lowered++;
