@@ -235,6 +235,41 @@ Deno.test("runStudy waits for a run another worker holds, and takes it over when
   }
 });
 
+Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {
+  const out = await Deno.makeTempDir();
+  const spec = defaultStudy({
+    axes: { augment: ["none", "basic", "heavy"], schedule: ["constant"], backbone: ["resnet18"] },
+    baseline: { augment: "none", schedule: "constant", backbone: "resnet18" },
+    seeds: [0],
+    fixed: { imageSize: 28, epochs: 1, batchSize: 8, maxStepsPerEpoch: 1, minEpochs: 0 },
+  });
+  const runs = planRuns(spec);
+  assert.equal(runs.length, 3);
+  // Another machine's worker holds the second run, beating recently.
+  await writeClaim(claimPath(out, runs[1].id), { host: "elsewhere", pid: 1, runId: runs[1].id });
+  const backend = await createBackend("cpu");
+  const starts: { run: string; next: string[] }[] = [];
+  try {
+    const outcome = await runStudy(spec, {
+      outDir: out,
+      backend,
+      dataDir: DATA_DIR,
+      leaveClaimedRuns: true,
+      progress: {
+        runStart: ({ run, next }) => void starts.push({ run: run.id, next: next.map((r) => r.id) }),
+      },
+    });
+    assert.equal(outcome.ran, 2);
+    assert.deepEqual(starts, [
+      { run: runs[0].id, next: [runs[2].id] },
+      { run: runs[2].id, next: [] },
+    ]);
+  } finally {
+    await backend.destroy();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("cli: --workers auto is 2 on the cpu backend with 2+ cores (one per run at most), else 1", async () => {
   const { workerCount } = await import("../lib/study/cli.ts");
   assert.equal(workerCount({ workers: "auto" }, "cpu", 7, 2), 2);

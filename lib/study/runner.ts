@@ -58,7 +58,11 @@ export interface RunStartInfo {
   index: number;
   /** Runs to do now (at least `index + 1`). */
   total: number;
-  /** The runs still to come after it. */
+  /**
+   * The runs this worker may still train after it: those of its pass not
+   * recorded and not claimed by another live worker when this run starts
+   * (what a study ETA should count).
+   */
   next: PlannedRun[];
 }
 
@@ -281,12 +285,19 @@ class StudyWorker {
   /** Train a claimed run and append its record; false when another worker finished it first. */
   async #trainClaimed(run: PlannedRun, claim: RunClaim, next: PlannedRun[]): Promise<boolean> {
     // Another worker may have finished it since we looked.
-    if (!this.#needsRun((await this.recorded()).get(run.id))) return false;
+    const done = await this.recorded();
+    if (!this.#needsRun(done.get(run.id))) return false;
     const options = this.#options;
     this.#data ??= await loadData(this.#spec, options);
     const index = this.ran;
     const total = Math.max(this.#total, index + 1);
-    options.progress?.runStart?.({ run, index, total, next });
+    // Runs other workers recorded or hold since the pass began are not ours to count.
+    const held = new Set(
+      (await liveClaims(options.outDir, next.map((r) => r.id), this.#staleSeconds))
+        .map((c) => c.owner.runId),
+    );
+    const after = next.filter((r) => this.#needsRun(done.get(r.id)) && !held.has(r.id));
+    options.progress?.runStart?.({ run, index, total, next: after });
     claim.startHeartbeat();
     const record = await executeRun(run, { ...options, data: this.#data, claim });
     if (!(await claim.verify())) claim.throwIfLost();
