@@ -63,13 +63,12 @@ function windowAttrs(ctx: VjpContext): WindowAttrs {
 
 /**
  * One-hot kernels `[kh·kw, 1, kh, kw]` that copy each window position to its
- * own channel (`reversed`: channel i gets position kh·kw − 1 − i, the
- * patches of a flipped kernel). Shared by value within the graph.
+ * own channel. Shared by value within the graph.
  */
-export function eyeKernels(graph: Graph, kh: number, kw: number, reversed = false): Tensor {
+export function eyeKernels(graph: Graph, kh: number, kw: number): Tensor {
   const kk = kh * kw;
   const data = new Float32Array(kk * kk);
-  for (let i = 0; i < kk; i++) data[i * kk + (reversed ? kk - 1 - i : i)] = 1;
+  for (let i = 0; i < kk; i++) data[i * kk + i] = 1;
   return graph.sharedConstant(data, [kk, 1, kh, kw]);
 }
 

@@ -141,7 +141,11 @@ function reorderWeight(
   return reshape(blocked, w.shape);
 }
 
-/** A small-map conv per tap (stride 1, a kernel larger than 1×1), else as patches + one GEMM. */
+/**
+ * A small-map conv per tap (stride 1, a kernel larger than 1×1), else as
+ * patches + one GEMM. Only the per-tap form uses `unflipped`: the gradient
+ * rule flips kernels for stride-1 convs only, and a 1×1 kernel has no flip.
+ */
 function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
   const [kh, kw] = small.w.shape.slice(2);
   const perTap = kh * kw > 1 && intsAttr(small.node, "strides", [1, 1]).every((s) => s === 1);
@@ -167,7 +171,8 @@ interface SmallMapConv {
   yShape: readonly number[];
   /**
    * For a conv input gradient's kernel `flip(S)ᵀ`, `S` (see
-   * {@linkcode flipSource}): the forms reverse `S`'s taps instead of flipping.
+   * {@linkcode flipSource}): the per-tap form takes `S`'s taps in reverse
+   * order instead of the flipped kernel.
    */
   unflipped?: Tensor;
 }
@@ -177,7 +182,7 @@ interface SmallMapConv {
  * convolution with one-hot kernels (constant weights, which onnxruntime runs
  * on its own fast path), `[N·L, C·K²] × [C·K², M]`, then back to NCHW.
  */
-function convAsGemm({ x, w, b, node, yShape, unflipped }: SmallMapConv): Tensor {
+function convAsGemm({ x, w, b, node, yShape }: SmallMapConv): Tensor {
   const g = x.graph;
   const [n, c, h, wd] = x.shape;
   const [m, , kh, kw] = w.shape;
@@ -191,9 +196,7 @@ function convAsGemm({ x, w, b, node, yShape, unflipped }: SmallMapConv): Tensor 
   if (kh * kw === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) {
     patches = reshape(x, [n, c, l]);
   } else {
-    // With the kernel's flip moved here, patch channel i holds tap kk-1-i.
-    const eye = eyeKernels(g, kh, kw, unflipped !== undefined);
-    const cols = conv(reshape(x, [n * c, 1, h, wd]), eye, null, {
+    const cols = conv(reshape(x, [n * c, 1, h, wd]), eyeKernels(g, kh, kw), null, {
       strides,
       pads,
       dilations,
@@ -201,10 +204,7 @@ function convAsGemm({ x, w, b, node, yShape, unflipped }: SmallMapConv): Tensor 
     patches = reshape(cols, [n, ckk, l]);
   }
   const rows = reshape(transpose(patches, [0, 2, 1]), [n * l, ckk]);
-  // The weight as [M, C·K²]; for a conv input gradient's kernel flip(S)ᵀ,
-  // Sᵀ with the patches' taps reversed instead: no flip of the weight.
-  const wRows = unflipped ? transpose(unflipped, [1, 0, 2, 3]) : w;
-  let yRows = matmul(rows, transpose(reshape(wRows, [m, ckk]), [1, 0])); // [N·L, M]
+  let yRows = matmul(rows, transpose(reshape(w, [m, ckk]), [1, 0])); // [N·L, M]
   if (b) yRows = add(yRows, b);
   return reshape(transpose(reshape(yRows, [n, l, m]), [0, 2, 1]), [n, m, oh, ow]);
 }
