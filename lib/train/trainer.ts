@@ -117,21 +117,6 @@ interface StepPlan {
   totalSteps: number;
 }
 
-/** What `fit`'s epochs run with and update. */
-interface FitRun {
-  loader: Loader;
-  plan: StepPlan;
-  options: FitOptions;
-  startEpoch: number;
-  val: Dataset;
-  history: EpochRecord[];
-  stopper: EarlyStopper;
-  best: BestWeights;
-  checkpoint: RunCheckpoint | undefined;
-  useEma: boolean;
-  stoppedEarly: boolean;
-}
-
 /** Where `fit` starts: the history so far and the first epoch to run. */
 interface StartPoint {
   history: EpochRecord[];
@@ -291,20 +276,30 @@ export class Trainer {
     const { history, startEpoch } = await this.#start(session, checkpoint, options, stopper, best);
     this.history = history;
     let stoppedEarly = startEpoch > 1 && stopper.shouldStop(startEpoch - 1);
+    let lastFiniteLoss = history.length ? history[history.length - 1].lastLoss ?? null : null;
     try {
-      stoppedEarly = await this.#epochs(session, {
-        loader,
-        plan,
-        options,
-        startEpoch,
-        val,
-        history,
-        stopper,
-        best,
-        checkpoint,
-        useEma,
-        stoppedEarly,
-      });
+      for (let epoch = startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
+        const tally = new EpochTally({
+          epoch,
+          numClasses: this.model.numClasses,
+          multiLabel: this.#multiLabel,
+          lr: plan.baseLr,
+          lastFiniteLoss,
+        });
+        await this.#trainEpoch(session, loader, tally, plan, history, options);
+        lastFiniteLoss = tally.lastFiniteLoss;
+        const record = await this.#validateEpoch(session, val, tally, history, useEma);
+        history.push(record);
+        const improved = stopper.update(epoch, validationScore(record));
+        if (improved) {
+          const weights = await best.capture(session, epoch);
+          await checkpoint?.saveBest(weights, epoch, history, stopper.toJSON());
+        }
+        await checkpoint?.saveEpoch(epoch, history, stopper.toJSON());
+        this.#logEpoch(record, options.epochs, improved);
+        const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
+        if (verdict === false || stopper.shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
+      }
     } catch (err) {
       // The epochs whose files are being written stay resumable.
       await checkpoint?.flush().catch(() => {});
@@ -320,36 +315,6 @@ export class Trainer {
       stoppedEarly,
       seconds: (performance.now() - t0) / 1000,
     };
-  }
-
-  /** `fit`'s epochs from `run.startEpoch`; returns whether they stopped early. */
-  async #epochs(session: TrainingSession, run: FitRun): Promise<boolean> {
-    const { loader, plan, options, val, history, stopper, best, checkpoint, useEma } = run;
-    let stoppedEarly = run.stoppedEarly;
-    let lastFiniteLoss = history.length ? history[history.length - 1].lastLoss ?? null : null;
-    for (let epoch = run.startEpoch; epoch <= options.epochs && !stoppedEarly; epoch++) {
-      const tally = new EpochTally({
-        epoch,
-        numClasses: this.model.numClasses,
-        multiLabel: this.#multiLabel,
-        lr: plan.baseLr,
-        lastFiniteLoss,
-      });
-      await this.#trainEpoch(session, loader, tally, plan, history, options);
-      lastFiniteLoss = tally.lastFiniteLoss;
-      const record = await this.#validateEpoch(session, val, tally, history, useEma);
-      history.push(record);
-      const improved = stopper.update(epoch, validationScore(record));
-      if (improved) {
-        const weights = await best.capture(session, epoch);
-        await checkpoint?.saveBest(weights, epoch, history, stopper.toJSON());
-      }
-      await checkpoint?.saveEpoch(epoch, history, stopper.toJSON());
-      this.#logEpoch(record, options.epochs, improved);
-      const verdict = await options.onEpochEnd?.({ record, improved, trainer: this });
-      if (verdict === false || stopper.shouldStop(epoch)) stoppedEarly = epoch < options.epochs;
-    }
-    return stoppedEarly;
   }
 
   /** `fit`'s checks before anything is compiled; sets the task (multi-label or not). */
