@@ -234,6 +234,57 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "NCHWc lowering: a blocked input gradient flips its kernel as rows of taps, in two fast transposes",
+  ignore: !onX86,
+  async fn() {
+    // On an 8x8 map the dX conv runs on the blocked kernels. Its kernel
+    // flip(W)ᵀ is reordered from W itself: a 2-D transpose to [K², M·C] (rows
+    // reversed for the flip), then a transpose of 16-float blocks. No 6-D
+    // transpose and no element-wise flip of the 4-D kernel are left.
+    const block = await cpuNchwcBlockSize();
+    const build = (g: Graph) => {
+      const x = g.input("x", "float32", [2, 32, 8, 8]);
+      const w = g.input("w", "float32", [48, 32, 3, 3]);
+      const y = op.conv(x, w, null, { pads: [1, 1, 1, 1] });
+      const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3], { keepdims: false });
+      const [dx] = gradients(loss, [x]);
+      g.output("dx", dx!);
+      return g;
+    };
+    const g = build(new Graph({ name: "blocked dx" }));
+    const { graph } = lowerConvsToNchwc(g, { blockSize: block });
+    const live = graph.liveNodes();
+    const flips = live.filter((n) => n.op === "Slice" && n.inputs.length === 5);
+    assert.deepEqual(flips.map((n) => n.inputs[0]!.shape), [[9, 48 * 32]], "one flip, of tap rows");
+    assert.equal(live.filter((n) => n.op === "Transpose" && n.inputs[0]!.rank === 6).length, 0);
+    assert.equal(live.filter((n) => n.op === "Conv" && n.domain === NCHWC_DOMAIN).length, 2);
+    // Same numbers as the plain Conv's gradient.
+    const rng = new Rng(9);
+    const feeds: Record<string, Float32Array> = {};
+    for (const t of g.inputs) {
+      feeds[t.name] = Float32Array.from({ length: t.size }, () => rng.normal());
+    }
+    const run = async (backend: Awaited<ReturnType<typeof createCpuBackend>>) => {
+      const program = await Program.compile(backend, g, { label: "blocked dx" });
+      const out = (await program.run(new StateStore(backend), feeds)).dx as Float32Array;
+      await program.release();
+      return out;
+    };
+    const [a, b] = [
+      await run(await createCpuBackend()),
+      await run(await createCpuBackend({ nchwc: false })),
+    ];
+    let d = 0, scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(b[i]));
+    }
+    assert.ok(d < 1e-5 * scale, `lowered vs plain dX max |Δ| = ${d} (max |dX| ${scale})`);
+  },
+});
+
 for (const name of ["resnet18", "efficientnet_b0"] as const) {
   Deno.test({
     name: `NCHWc lowering reaches every ${name} forward and stride-1 input-gradient convolution`,
