@@ -64,24 +64,28 @@ function close(a: number[], b: number[], tol = 1e-5) {
 
 const GRADS = [[0.5, -1, 2], [0.1, 0.3, -0.2], [-0.4, 0.2, 0.9]];
 
-Deno.test("AdamW matches torch.optim.AdamW's update rule", async () => {
-  const config = {
-    name: "adamw" as const,
-    lr: 0.1,
-    weightDecay: 0.05,
-    betas: [0.9, 0.99] as [number, number],
-    eps: 1e-8,
-  };
-  const got = await runOptimizer(config, [1, -2, 0.5], GRADS);
-  let p = [1, -2, 0.5], m = [0, 0, 0], v = [0, 0, 0];
-  for (let t = 1; t <= 3; t++) {
-    const g = GRADS[t - 1];
-    p = p.map((x) => x * (1 - config.lr * config.weightDecay));
-    m = m.map((x, i) => 0.9 * x + 0.1 * g[i]);
-    v = v.map((x, i) => 0.99 * x + 0.01 * g[i] * g[i]);
-    const bc1 = 1 - 0.9 ** t, bc2 = 1 - 0.99 ** t;
-    p = p.map((x, i) => x - (config.lr / bc1) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + 1e-8));
-    close(got[t - 1], p);
+Deno.test("AdamW matches torch.optim.AdamW's update rule, with a small and a large ε", async () => {
+  // A large ε shows where it sits against the bias corrections: torch adds it
+  // to √v/√bc₂, after the second moment's correction.
+  for (const eps of [1e-8, 0.3]) {
+    const config = {
+      name: "adamw" as const,
+      lr: 0.1,
+      weightDecay: 0.05,
+      betas: [0.9, 0.99] as [number, number],
+      eps,
+    };
+    const got = await runOptimizer(config, [1, -2, 0.5], GRADS);
+    let p = [1, -2, 0.5], m = [0, 0, 0], v = [0, 0, 0];
+    for (let t = 1; t <= 3; t++) {
+      const g = GRADS[t - 1];
+      p = p.map((x) => x * (1 - config.lr * config.weightDecay));
+      m = m.map((x, i) => 0.9 * x + 0.1 * g[i]);
+      v = v.map((x, i) => 0.99 * x + 0.01 * g[i] * g[i]);
+      const bc1 = 1 - 0.9 ** t, bc2 = 1 - 0.99 ** t;
+      p = p.map((x, i) => x - (config.lr / bc1) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps));
+      close(got[t - 1], p);
+    }
   }
 });
 

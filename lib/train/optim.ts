@@ -78,7 +78,7 @@ export interface OptimizerUpdate {
 export const SCALARS = {
   lr: "hp:lr",
   stepSize: "hp:step_size",
-  invSqrtBc2: "hp:inv_sqrt_bc2",
+  epsHat: "hp:eps_hat",
   decayFactor: "hp:decay_factor",
 } as const;
 
@@ -185,12 +185,14 @@ export function clipByGlobalNorm(grads: readonly Tensor[], maxNorm: number): Cli
 
 /**
  * Build the AdamW update (PyTorch's `AdamW`: decoupled weight decay, bias
- * corrections), in 14 elementwise passes per parameter: with `s` the
+ * corrections), in 13 elementwise passes per parameter: with `s` the
  * gradient scale, `c₁ = s(1−β₁)`, `c₂ = s²(1−β₂)` (scalars computed once),
  * `m ← β₁m + c₁g`, `v ← β₂v + g·(c₂g)`,
- * `p ← p·(1−lr·λ) − α·m / (√v/√bc₂ + ε)` with `α = lr/bc₁`. (Dividing the
- * denominator by α instead would save a pass but gives NaN at lr 0, the
- * first step of a warmup, wherever v = 0.)
+ * `p ← p·(1−lr·λ) − α̂·m / (√v + ε̂)` with `α̂ = lr·√bc₂/bc₁` and
+ * `ε̂ = ε·√bc₂` fed per step: PyTorch's `α·m / (√v/√bc₂ + ε)` with `√bc₂`
+ * moved out of the denominator, one pass less. (Dividing the denominator by
+ * α̂ instead would save another but gives NaN at lr 0, the first step of a
+ * warmup, wherever v = 0.)
  */
 export function adamWUpdate(
   graph: Graph,
@@ -199,15 +201,14 @@ export function adamWUpdate(
   options: AdamWUpdateOptions = {},
 ): OptimizerUpdate {
   const [b1, b2] = config.betas ?? [0.9, 0.999];
-  const eps = config.eps ?? 1e-8;
   const stepSize = graph.input(SCALARS.stepSize, "float32", []);
-  const invSqrtBc2 = graph.input(SCALARS.invSqrtBc2, "float32", []);
+  const epsHat = graph.input(SCALARS.epsHat, "float32", []);
   const decayFactor = graph.input(SCALARS.decayFactor, "float32", []);
   const update: OptimizerUpdate = {
     stateInputs: [],
     newParams: new Map(),
     newState: new Map(),
-    scalars: [SCALARS.stepSize, SCALARS.invSqrtBc2, SCALARS.decayFactor],
+    scalars: [SCALARS.stepSize, SCALARS.epsHat, SCALARS.decayFactor],
   };
   const s = options.gradScale;
   const c1 = s ? mul(s, 1 - b1) : graph.scalar(1 - b1);
@@ -221,7 +222,7 @@ export function adamWUpdate(
     const m2 = add(mul(m, b1), mul(p.grad, c1));
     const v2 = add(mul(v, b2), mul(p.grad, mul(p.grad, c2)));
     const base = p.decay ? mul(p.value, decayFactor) : p.value;
-    const denom = add(mul(sqrt(v2), invSqrtBc2), eps);
+    const denom = add(sqrt(v2), epsHat);
     update.newParams.set(p.name, sub(base, mul(div(m2, denom), stepSize)));
     update.newState.set(mKey, m2);
     update.newState.set(vKey, v2);
@@ -270,10 +271,10 @@ export function optimizerScalars(
   if (config.name === "sgd") return { [SCALARS.lr]: Float32Array.of(lr) };
   const [b1, b2] = config.betas ?? [0.9, 0.999];
   const bc1 = 1 - Math.pow(b1, t);
-  const bc2 = 1 - Math.pow(b2, t);
+  const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, t));
   return {
-    [SCALARS.stepSize]: Float32Array.of(lr / bc1),
-    [SCALARS.invSqrtBc2]: Float32Array.of(1 / Math.sqrt(bc2)),
+    [SCALARS.stepSize]: Float32Array.of((lr / bc1) * sqrtBc2),
+    [SCALARS.epsHat]: Float32Array.of((config.eps ?? 1e-8) * sqrtBc2),
     [SCALARS.decayFactor]: Float32Array.of(1 - lr * (config.weightDecay ?? 1e-2)),
   };
 }
