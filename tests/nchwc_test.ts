@@ -285,9 +285,67 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "NCHWc lowering: a strided ConvTranspose on a small map runs as per-tap GEMMs and equals the plain one",
+  ignore: !onX86,
+  async fn() {
+    // [dY, W, options]: ResNet's stride-2 3x3 and 1x1 input gradients (odd
+    // and even outputs), a 1x1 map, a stride larger than the kernel (a
+    // phase no tap reaches), asymmetric pads with a bias.
+    const cases: [number[], number[], op.ConvTransposeOptions, boolean][] = [
+      [[2, 24, 4, 4], [24, 16, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, false],
+      [[2, 24, 4, 4], [24, 16, 3, 3], {
+        strides: [2, 2],
+        pads: [1, 1, 1, 1],
+        outputPadding: [1, 1],
+      }, false],
+      [[2, 24, 4, 4], [24, 16, 1, 1], { strides: [2, 2] }, false],
+      [
+        [3, 8, 1, 1],
+        [8, 5, 3, 3],
+        { strides: [2, 2], pads: [1, 1, 1, 1], outputPadding: [1, 1] },
+        false,
+      ],
+      [[2, 8, 3, 2], [8, 6, 2, 2], { strides: [3, 3] }, false],
+      [[2, 8, 3, 3], [8, 6, 3, 3], { strides: [2, 2], pads: [0, 1, 1, 0] }, true],
+    ];
+    const rng = new Rng(13);
+    for (const [xs, ws, o, bias] of cases) {
+      const label = `${xs} * ${ws} ${JSON.stringify(o)}${bias ? " + bias" : ""}`;
+      const g = new Graph({ name: "convT" });
+      const x = g.input("x", "float32", xs);
+      const w = g.input("w", "float32", ws);
+      const b = bias ? g.input("b", "float32", [ws[1]]) : null;
+      g.output("y", op.convTranspose(x, w, b, o));
+      const { graph, loweredTransposes } = lowerConvsToNchwc(g, { blockSize: 16 });
+      assert.equal(loweredTransposes, 1, label);
+      const live = graph.liveNodes();
+      assert.equal(live.filter((n) => n.op === "ConvTranspose").length, 0, label);
+      const feeds: Record<string, Float32Array> = {};
+      for (const t of g.inputs) {
+        feeds[t.name] = Float32Array.from({ length: t.size }, () => rng.normal());
+      }
+      const run = async (backend: Awaited<ReturnType<typeof createCpuBackend>>) => {
+        const program = await Program.compile(backend, g, { label });
+        const out = (await program.run(new StateStore(backend), feeds)).y as Float32Array;
+        await program.release();
+        return out;
+      };
+      const a = await run(await createCpuBackend());
+      const ref = await run(await createCpuBackend({ nchwc: false }));
+      assert.equal(a.length, ref.length, label);
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - ref[i]));
+      assert.ok(d < 1e-4, `${label}: lowered vs plain max |Δ| = ${d}`);
+    }
+  },
+});
+
 for (const name of ["resnet18", "efficientnet_b0"] as const) {
   Deno.test({
-    name: `NCHWc lowering reaches every ${name} forward and stride-1 input-gradient convolution`,
+    name:
+      `NCHWc lowering reaches every ${name} forward and stride-1 input-gradient convolution, and its small strided ones`,
     ignore: !onX86,
     fn: () => checkReach(name),
   });
@@ -306,10 +364,13 @@ async function checkReach(name: "resnet18" | "efficientnet_b0") {
     const convs = ctx.graph.nodes.filter((n) =>
       n.op === "Conv" && !ctx.graph.constants.has(n.inputs[1]!)
     );
-    const { lowered } = lowerConvsToNchwc(ctx.graph, { blockSize: block });
+    const { lowered, loweredTransposes } = lowerConvsToNchwc(ctx.graph, { blockSize: block });
     // Forward convs (stems with 3 input channels included) and the stride-1
     // dX convs: every non-constant-weight Conv qualifies (padded where needed).
     assert.equal(lowered, convs.length);
+    // Strided dX on maps of ≤ 7×7: ResNet-18's last two stages (3x3 and 1x1
+    // shortcut each); EfficientNet's strided convs are depthwise.
+    assert.equal(loweredTransposes, name === "resnet18" ? 4 : 0);
     assert.ok(lowered >= 32, `only ${lowered} convs lowered`);
   }
 }

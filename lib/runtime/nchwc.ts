@@ -16,7 +16,9 @@
  *
  * so the weight reorder runs in the graph, every step, and the convolution
  * on the blocked kernels. Convolutions whose weights are constants are left
- * to onnxruntime's own transformer. The layouts follow MLAS's
+ * to onnxruntime's own transformer. Small maps run as GEMMs per kernel tap
+ * instead, and so do strided ConvTransposes on small maps (conv input
+ * gradients; `conv_transpose_taps.ts`). The layouts follow MLAS's
  * `MlasReorderFilterOIHWBiBo` / `MlasReorderFilterOIHWBo` and the
  * conditions its NCHWc transformer applies (group 1 or depthwise), with
  * channel counts padded up to the block where its transformer would give up.
@@ -39,6 +41,7 @@ import {
   transpose,
 } from "../onnx/ops.ts";
 import { eyeKernels, tapRange } from "../autodiff/conv_rules.ts";
+import { convTransposeAsTapGemms, transposeTakesTaps } from "./conv_transpose_taps.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";
@@ -53,8 +56,10 @@ export interface NchwcLoweringOptions {
 export interface NchwcLowering {
   /** The rewritten graph (the input graph when nothing qualified). */
   graph: Graph;
-  /** Number of Conv nodes moved to the NCHWc kernels. */
+  /** Number of Conv nodes moved to the NCHWc kernels (or per-tap GEMMs on small maps). */
   lowered: number;
+  /** Number of strided ConvTranspose nodes (conv input gradients) moved to per-tap GEMMs. */
+  loweredTransposes: number;
 }
 
 /** How one Conv node is lowered. */
@@ -250,6 +255,18 @@ function convAsGemm({ x, w, b, node, yShape }: SmallMapConv): Tensor {
   return reshape(transpose(reshape(yRows, [n, l, m]), [0, 2, 1]), [n, m, oh, ow]);
 }
 
+/** The kernel's taps `[K², A·B]` of a weight `[A, B, kh, kw]`: one transpose per weight, shared by its users. */
+function weightTaps(ctx: Lowering, source: Tensor): Tensor {
+  const key = `${source.id}/taps`;
+  let taps = ctx.weights.get(key);
+  if (!taps) {
+    const [sa, sb, kh, kw] = source.shape;
+    taps = transpose(reshape(source, [sa * sb, kh * kw]), [1, 0]);
+    ctx.weights.set(key, taps);
+  }
+  return taps;
+}
+
 /**
  * A stride-1 group-1 Conv on a small map as one GEMM per kernel tap over
  * only the output positions where that tap lands inside the input: at 4×4
@@ -272,12 +289,7 @@ function convAsTapGemms(ctx: Lowering, { x, w, b, node, yShape, unflipped }: Sma
   };
   const source = unflipped ?? w; // [A, B, kh, kw]
   const [sa, sb] = source.shape;
-  const key = `${source.id}/taps`;
-  let taps = ctx.weights.get(key); // [K², A·B]
-  if (!taps) {
-    taps = transpose(reshape(source, [sa * sb, kh * kw]), [1, 0]);
-    ctx.weights.set(key, taps);
-  }
+  const taps = weightTaps(ctx, source); // [K², A·B]
   const xt = transpose(x, [0, 2, 3, 1]); // [N, H, W, C]
   const parts: Tensor[] = [];
   for (let a = 0; a < kh; a++) {
@@ -368,7 +380,10 @@ interface Lowering {
 export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): NchwcLowering {
   const block = options.blockSize;
   const plans = block > 1 ? graph.nodes.map((n) => plan(graph, n, block)) : [];
-  if (!plans.some((p) => p)) return { graph, lowered: 0 };
+  const tapTransposes = graph.nodes.map((n) => transposeTakesTaps(graph, n));
+  if (!plans.some((p) => p) && !tapTransposes.some((t) => t)) {
+    return { graph, lowered: 0, loweredTransposes: 0 };
+  }
   const out = new Graph({ name: graph.name, dynamicBatch: graph.dynamicBatch });
   const map = new Map<Tensor, Tensor>();
   const get = (t: Tensor): Tensor => {
@@ -388,10 +403,19 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     );
   }
   const ctx: Lowering = { source: graph, out, block, get, weights: new Map() };
-  let lowered = 0;
+  let lowered = 0, loweredTransposes = 0;
   graph.nodes.forEach((node, i) => {
     const how = plans[i];
     const inputs = node.inputs.map((t) => (t ? get(t) : null));
+    if (tapTransposes[i]) {
+      const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
+      map.set(
+        node.outputs[0],
+        convTransposeAsTapGemms({ node, x, w, b, taps: weightTaps(ctx, w) }),
+      );
+      loweredTransposes++;
+      return;
+    }
     if (!how) {
       const results = out.addNode(
         node.op,
@@ -421,7 +445,7 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     lowered++;
   });
   for (const [name, t] of graph.outputs) out.output(name, get(t));
-  return { graph: out, lowered };
+  return { graph: out, lowered, loweredTransposes };
 }
 
 /** A Conv's weight in the blocked layout, padded to the planned channels (shared per weight). */
