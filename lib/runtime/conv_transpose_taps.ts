@@ -17,17 +17,7 @@
  */
 
 import type { Graph, Node, Tensor } from "../onnx/graph.ts";
-import {
-  add,
-  concat,
-  expandToBatch,
-  gather,
-  matmul,
-  pad,
-  reshape,
-  slice,
-  transpose,
-} from "../onnx/ops.ts";
+import { add, concat, expandToBatch, matmul, pad, reshape, slice, transpose } from "../onnx/ops.ts";
 
 /**
  * Input maps of at most this many positions take the per-tap form. Per-node
@@ -66,8 +56,8 @@ export interface TapTranspose {
   w: Tensor;
   /** The bias `[C]`, if any. */
   b: Tensor | null;
-  /** The weight's taps `[K², M·C]` (tap `t` is `W[:, :, t / kw, t % kw]`), shared with other users. */
-  taps: Tensor;
+  /** Tap `t` of the weight as `[M, C]` (`W[:, :, t / kw, t % kw]`), shared with other users. */
+  tap: (t: number) => Tensor;
 }
 
 /** Where along one axis tap `k` lands: input positions `[lo, hi)`, phase `r`, first phase index `q0`. */
@@ -88,7 +78,7 @@ function tapSpan(
  * The ConvTranspose of {@linkcode transposeTakesTaps} as per-tap GEMMs,
  * summed per output phase and interleaved; returns the NCHW output.
  */
-export function convTransposeAsTapGemms({ node, x, w, b, taps }: TapTranspose): Tensor {
+export function convTransposeAsTapGemms({ node, x, w, b, tap: taps }: TapTranspose): Tensor {
   const g = x.graph;
   const [n, m, ih, iw] = x.shape;
   const [, c, kh, kw] = w.shape;
@@ -109,14 +99,7 @@ export function convTransposeAsTapGemms({ node, x, w, b, taps }: TapTranspose): 
         slice(xt, [rows.lo, cols.lo], [rows.hi, cols.hi], [1, 2]),
         [n * ny * nx, m],
       );
-      const t = a * kw + bb;
-      const tap = reshape(
-        gather(taps, g.sharedConstant(BigInt64Array.of(BigInt(t)), [], "int64")),
-        [
-          m,
-          c,
-        ],
-      );
+      const tap = taps(a * kw + bb); // [M, C]
       const product = reshape(matmul(inputs, tap), [n, ny, nx, c]);
       parts[rows.r * sx + cols.r].push(
         pad(product, [0, rows.q0, cols.q0, 0, 0, uy - rows.q0 - ny, ux - cols.q0 - nx, 0]),
