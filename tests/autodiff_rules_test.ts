@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { gradients } from "../lib/autodiff/gradients.ts";
 import { RULES } from "../lib/autodiff/rules.ts";
-import { Graph } from "../lib/onnx/graph.ts";
+import { Graph, type Tensor } from "../lib/onnx/graph.ts";
 import * as op from "../lib/onnx/ops.ts";
 import { checkGradients, probeIndices } from "../lib/runtime/gradcheck.ts";
 import { createBackend } from "../lib/runtime/select.ts";
@@ -34,6 +34,30 @@ Deno.test("a gradient reaching an output that its rule ignores is an error, not 
     () => gradients(op.add(sum(y), sum(mean)), [x]),
     /gradient reached output 1 of LayerNormalization node #0/,
   );
+});
+
+Deno.test("slice gradients that tile an axis are joined by one Concat; a gap keeps Pads and Adds", async () => {
+  const backend = await createBackend("cpu", { threads: 1 });
+  for (const ranges of [[[2, 4], [0, 2], [4, 6]], [[0, 2], [4, 6]]]) {
+    const build = (g: Graph) => {
+      const x = g.input("x", "float32", [2, 6, 3]);
+      const w = g.input("w", "float32", [2, 2, 3]);
+      let y: Tensor | null = null;
+      ranges.forEach(([a, b], i) => {
+        const piece = op.mul(op.slice(x, [a], [b], [1]), i === 0 ? w : op.mul(w, w));
+        y = y ? op.add(y, piece) : piece;
+      });
+      return y!;
+    };
+    const g = new Graph();
+    const y = build(g);
+    const [dx] = gradients(op.reduceSum(y, op.allAxes(y), { keepdims: false }), [g.inputs[0]]);
+    const producer = g.producer(dx!)!;
+    const tiled = ranges.length === 3;
+    assert.equal(producer.op, tiled ? "Concat" : "Add", `${JSON.stringify(ranges)}`);
+    const report = await checkGradients(backend, build, { seed: 3, probes: 12 });
+    assert.ok(report.ok, JSON.stringify(report.entries));
+  }
 });
 
 Deno.test("probeIndices takes every corner and edge extreme, then distinct random elements", () => {

@@ -12,7 +12,7 @@
  */
 
 import { type CustomGradient, formatShape, type Node, type Tensor } from "../onnx/graph.ts";
-import { add, full } from "../onnx/ops.ts";
+import { add, concat, full } from "../onnx/ops.ts";
 import { RULES } from "./rules.ts";
 import type { ConvInputGrad, ConvWeightGrad, VjpContext } from "./vjp.ts";
 
@@ -131,15 +131,59 @@ class Partials {
     else this.#parts.set(t, [dx]);
   }
 
-  /** The sum of `t`'s contributions (Add nodes), or null when none reached it. */
+  /**
+   * The sum of `t`'s contributions (Add nodes), or null when none reached it.
+   * Slice gradients that tile one axis (ViT's q, k and v out of one qkv) are
+   * joined by one Concat instead of padded to the full shape and added.
+   */
   total(t: Tensor): Tensor | null {
     const parts = this.#parts.get(t);
     if (!parts || parts.length === 0) return null;
-    let sum = parts[0];
-    for (let i = 1; i < parts.length; i++) sum = add(sum, parts[i]);
+    let sum = parts.length > 1 ? concatOfTiles(parts) : null;
+    if (!sum) {
+      sum = parts[0];
+      for (let i = 1; i < parts.length; i++) sum = add(sum, parts[i]);
+    }
     this.#parts.set(t, [sum]);
     return sum;
   }
+}
+
+/**
+ * `parts` summed as one Concat when each is a zero Pad of a piece along the
+ * same single axis and the pieces tile that axis exactly, else null. (The
+ * Pads and Adds it replaces wrote the full tensor once per piece: 15 ms per
+ * ViT-Tiny training step at 28 px, 1 thread.)
+ */
+function concatOfTiles(parts: readonly Tensor[]): Tensor | null {
+  const graph = parts[0].graph;
+  const tiles: { piece: Tensor; begin: number }[] = [];
+  let axis = -1;
+  for (const part of parts) {
+    const node = graph.producer(part);
+    if (node?.op !== "Pad" || node.domain || !node.inputs[0] || !node.inputs[1]) return null;
+    const mode = node.attrs.mode;
+    if (mode && !(mode.type === "string" && mode.value === "constant")) return null;
+    const value = node.inputs[2] ? graph.constants.get(node.inputs[2]) : undefined;
+    if (node.inputs[2] && !(value && value.length === 1 && Number(value[0]) === 0)) return null;
+    const pads = graph.constants.get(node.inputs[1]);
+    if (!pads || node.inputs.length > 3) return null;
+    const rank = part.rank;
+    const padded = [...Array(rank).keys()].filter((a) =>
+      Number(pads[a]) !== 0 || Number(pads[a + rank]) !== 0
+    );
+    if (padded.length !== 1 || (axis >= 0 && padded[0] !== axis)) return null;
+    axis = padded[0];
+    tiles.push({ piece: node.inputs[0], begin: Number(pads[axis]) });
+  }
+  tiles.sort((a, b) => a.begin - b.begin);
+  let next = 0;
+  for (const { piece, begin } of tiles) {
+    if (begin !== next) return null;
+    next += piece.shape[axis];
+  }
+  if (next !== parts[0].shape[axis]) return null;
+  return concat(tiles.map((tile) => tile.piece), axis);
 }
 
 /**
