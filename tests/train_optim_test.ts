@@ -226,3 +226,38 @@ Deno.test("training-mode batch norm's fused gradient matches finite differences"
   });
   assert.ok(report.ok, JSON.stringify(report.entries));
 });
+
+Deno.test("GELU is exact (0.5·x·(1 + erf(x/√2))) and its fused gradient matches finite differences", async () => {
+  const { gelu } = await import("../lib/nn/layers.ts");
+  const { Graph } = await import("../lib/onnx/graph.ts");
+  const { Program, StateStore } = await import("../lib/runtime/program.ts");
+  // Tails and the origin included; rank 3 (ViT's [N, T, D]) takes the fused form.
+  const xs = Float32Array.of(-6, -3.1, -1.2, -0.4, 0, 1e-3, 0.3, 0.9, 1.7, 2.5, 4, 7);
+  const g = new Graph();
+  g.output("y", gelu(g.input("x", "float32", [2, 3, 2])));
+  const program = await Program.compile(backend, g);
+  const y = (await program.run(new StateStore(backend), { x: xs })).y as Float32Array;
+  await program.release();
+  // erf by its Maclaurin series (|x| ≤ 7/√2: 80 terms converge in float64).
+  const erf = (z: number) => {
+    let sum = 0, term = z;
+    for (let n = 0; n < 80; n++) {
+      sum += term / (2 * n + 1);
+      term *= -z * z / (n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+  xs.forEach((x, i) => {
+    const want = 0.5 * x * (1 + erf(x / Math.SQRT2));
+    assert.ok(
+      Math.abs(y[i] - want) <= 1e-6 * Math.max(1, Math.abs(want)),
+      `gelu(${x}) = ${y[i]}, want ${want}`,
+    );
+  });
+  for (const shape of [[2, 3, 4], [5, 3]]) {
+    const report = await checkGradients(backend, (gg) => gelu(gg.input("x", "float32", shape)), {
+      seed: 6,
+    });
+    assert.ok(report.ok, `${shape}: ${JSON.stringify(report.entries)}`);
+  }
+});
