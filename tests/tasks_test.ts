@@ -55,7 +55,8 @@ Deno.test("PneumoniaMNIST (binary): fit a few steps; sklearn's binary Brier and 
     let brier = 0;
     for (let i = 0; i < test.n; i++) brier += (e.probs[2 * i + 1] - e.labels[i]) ** 2;
     close(e.metrics.brier, brier / test.n, 1e-9, "binary Brier");
-    close(e.metrics.brier, e.report!.brier / 2, 1e-9, "half the two-class sum");
+    // Equal only as far as the float32 probabilities sum to 1 (p₀ = 1 − p₁ to ~1e-7).
+    close(e.metrics.brier, e.report!.brier / 2, 1e-6, "half the two-class sum");
     const pos = Array.from({ length: test.n }, (_, i) => e.probs[2 * i + 1]);
     close(e.metrics.auc!, aucRoc(pos, e.labels), 1e-12, "AUC");
     assert.equal(e.metrics.perClassAuc!.length, 2);
