@@ -6,6 +6,8 @@ import type { GradCheckOptions } from "../lib/runtime/gradcheck.ts";
 import type { Graph, Tensor } from "../lib/onnx/graph.ts";
 import * as op from "../lib/onnx/ops.ts";
 import { ONNX_DTYPE } from "../lib/onnx/proto.ts";
+import { ModelContext } from "../lib/nn/context.ts";
+import { batchNorm2d, gelu } from "../lib/nn/layers.ts";
 
 export interface GradCase {
   name: string;
@@ -220,4 +222,28 @@ export const CASES: GradCase[] = [
       }),
   },
   { name: "GlobalAveragePool", build: (g) => op.globalAveragePool(f(g, "x", [2, 3, 4, 5])) },
+];
+
+/**
+ * Layers with a fused gradient (a custom VJP region, not a RULES entry):
+ * checked on the cpu backend (tests/train_optim_test.ts) and on webgpu.
+ */
+export const FUSED_CASES: GradCase[] = [
+  {
+    name: "training batch norm [3, 2, 3, 3]",
+    build: (g) =>
+      batchNorm2d(new ModelContext("train", { graph: g }), "bn", f(g, "x", [3, 2, 3, 3])),
+    options: {
+      wrt: ["x", "bn.weight", "bn.bias"],
+      values: {
+        "bn.weight": Float32Array.of(1.5, -0.7),
+        "bn.bias": Float32Array.of(0.1, 0.2),
+        "bn.running_mean": Float32Array.of(0, 0),
+        "bn.running_var": Float32Array.of(1, 1),
+      },
+    },
+  },
+  // Rank 3 (ViT's [N, T, D]) and rank 2.
+  { name: "GELU [2, 3, 4]", build: (g) => gelu(f(g, "x", [2, 3, 4])) },
+  { name: "GELU [5, 3]", build: (g) => gelu(f(g, "x", [5, 3])) },
 ];

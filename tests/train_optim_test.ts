@@ -7,6 +7,7 @@ import { Graph } from "../lib/onnx/graph.ts";
 import { Program, StateStore } from "../lib/runtime/program.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { softmaxCrossEntropy } from "../lib/train/loss.ts";
+import { FUSED_CASES } from "./_gradcases.ts";
 import {
   adamWUpdate,
   clipByGlobalNorm,
@@ -208,22 +209,8 @@ Deno.test("cross-entropy's fused gradient matches finite differences", async () 
 });
 
 Deno.test("training-mode batch norm's fused gradient matches finite differences", async () => {
-  const { ModelContext } = await import("../lib/nn/context.ts");
-  const { batchNorm2d } = await import("../lib/nn/layers.ts");
-  const report = await checkGradients(backend, (g) => {
-    const ctx = new ModelContext("train", { graph: g });
-    const x = g.input("x", "float32", [3, 2, 3, 3]);
-    return batchNorm2d(ctx, "bn", x);
-  }, {
-    seed: 5,
-    wrt: ["x", "bn.weight", "bn.bias"],
-    values: {
-      "bn.weight": Float32Array.of(1.5, -0.7),
-      "bn.bias": Float32Array.of(0.1, 0.2),
-      "bn.running_mean": Float32Array.of(0, 0),
-      "bn.running_var": Float32Array.of(1, 1),
-    },
-  });
+  const c = FUSED_CASES.find((c) => c.name.startsWith("training batch norm"))!;
+  const report = await checkGradients(backend, c.build, { seed: 5, ...c.options });
   assert.ok(report.ok, JSON.stringify(report.entries));
 });
 
@@ -254,10 +241,8 @@ Deno.test("GELU is exact (0.5·x·(1 + erf(x/√2))) and its fused gradient matc
       `gelu(${x}) = ${y[i]}, want ${want}`,
     );
   });
-  for (const shape of [[2, 3, 4], [5, 3]]) {
-    const report = await checkGradients(backend, (gg) => gelu(gg.input("x", "float32", shape)), {
-      seed: 6,
-    });
-    assert.ok(report.ok, `${shape}: ${JSON.stringify(report.entries)}`);
+  for (const c of FUSED_CASES.filter((c) => c.name.startsWith("GELU"))) {
+    const report = await checkGradients(backend, c.build, { seed: 6 });
+    assert.ok(report.ok, `${c.name}: ${JSON.stringify(report.entries)}`);
   }
 });
