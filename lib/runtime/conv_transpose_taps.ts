@@ -4,8 +4,8 @@
  * whole batch, for the cpu backend's lowering.
  *
  * onnxruntime's CPU ConvTranspose runs per image: `Wᵀ · dY[n]`, a
- * `[C·K², M] × [M, L]` GEMM with only L (≤ 16) columns, then col2im. At
- * ResNet-18's 4×4 maps that ran at 60 GFLOP/s where the per-tap GEMMs of
+ * `[C·K², M] × [M, L]` GEMM with only L (≤ 49 here) columns, then col2im.
+ * At ResNet-18's 4×4 maps that ran at 60 GFLOP/s where the per-tap GEMMs of
  * the forward convs run at 100. Here each tap `(ky, kx)` is one
  * `[N·rows·cols, M] × [M, C]` GEMM on the NHWC rows of dY whose tap lands
  * inside the output; output index `i = o·s + k − p` puts the product in
@@ -17,6 +17,7 @@
  */
 
 import type { Graph, Node, Tensor } from "../onnx/graph.ts";
+import { attrInts } from "../autodiff/vjp.ts";
 import { add, concat, expandToBatch, matmul, pad, reshape, slice, transpose } from "../onnx/ops.ts";
 
 /**
@@ -42,7 +43,7 @@ export function transposeTakesTaps(graph: Graph, node: Node): boolean {
   if (group?.type === "int" && group.value !== 1) return false;
   const autoPad = node.attrs.auto_pad;
   if (autoPad?.type === "string" && autoPad.value !== "NOTSET") return false;
-  if (!intsOf(node, "dilations", [1, 1]).every((d) => d === 1)) return false;
+  if (!attrInts(node, "dilations", [1, 1]).every((d) => d === 1)) return false;
   return x.shape[2] * x.shape[3] <= TAP_TRANSPOSE_MAX_POSITIONS;
 }
 
@@ -83,8 +84,8 @@ export function convTransposeAsTapGemms({ node, x, w, b, tap: taps }: TapTranspo
   const [n, m, ih, iw] = x.shape;
   const [, c, kh, kw] = w.shape;
   const [, , oh, ow] = node.outputs[0].shape;
-  const [sy, sx] = intsOf(node, "strides", [1, 1]);
-  const [py, px] = intsOf(node, "pads", [0, 0, 0, 0]);
+  const [sy, sx] = attrInts(node, "strides", [1, 1]);
+  const [py, px] = attrInts(node, "pads", [0, 0, 0, 0]);
   // Phase grids: u = i + p = s·q + r with q in [0, U).
   const uy = Math.ceil((oh + py) / sy), ux = Math.ceil((ow + px) / sx);
   const xt = transpose(x, [0, 2, 3, 1]); // [N, H, W, M]
@@ -128,9 +129,4 @@ export function convTransposeAsTapGemms({ node, x, w, b, tap: taps }: TapTranspo
   let y = slice(grid, [py, px], [py + oh, px + ow], [1, 2]);
   if (b) y = add(y, b);
   return transpose(y, [0, 3, 1, 2]);
-}
-
-function intsOf(node: Node, name: string, fallback: number[]): number[] {
-  const a = node.attrs[name];
-  return a?.type === "ints" ? [...a.value] : fallback;
 }

@@ -40,6 +40,7 @@ import {
   transpose,
 } from "../onnx/ops.ts";
 import { eyeKernels, tapRange } from "../autodiff/conv_rules.ts";
+import { attrInts } from "../autodiff/vjp.ts";
 import { convTransposeAsTapGemms, transposeTakesTaps } from "./conv_transpose_taps.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
@@ -193,13 +194,8 @@ function fenced(t: Tensor): Tensor {
  */
 function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
   const [kh, kw] = small.w.shape.slice(2);
-  const perTap = kh * kw > 1 && intsAttr(small.node, "strides", [1, 1]).every((s) => s === 1);
+  const perTap = kh * kw > 1 && attrInts(small.node, "strides", [1, 1]).every((s) => s === 1);
   return perTap ? convAsTapGemms(ctx, small) : convAsGemm(small);
-}
-
-function intsAttr(node: Node, name: string, fallback: number[]): number[] {
-  const a = node.attrs[name];
-  return a?.type === "ints" ? [...a.value] : fallback;
 }
 
 /** A group-1 Conv on a small output map, as the GEMM forms take it. */
@@ -234,9 +230,9 @@ function convAsGemm({ x, w, b, node, yShape }: SmallMapConv): Tensor {
   const [, , oh, ow] = yShape;
   const l = oh * ow;
   const ckk = c * kh * kw;
-  const strides = intsAttr(node, "strides", [1, 1]);
-  const pads = intsAttr(node, "pads", [0, 0, 0, 0]);
-  const dilations = intsAttr(node, "dilations", [1, 1]);
+  const strides = attrInts(node, "strides", [1, 1]);
+  const pads = attrInts(node, "pads", [0, 0, 0, 0]);
+  const dilations = attrInts(node, "dilations", [1, 1]);
   let patches: Tensor; // [N, C·K², L]
   if (kh * kw === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) {
     patches = reshape(x, [n, c, l]);
@@ -291,8 +287,8 @@ function convAsTapGemms(ctx: Lowering, { x, w, b, node, yShape, unflipped }: Sma
   const [m, , kh, kw] = w.shape;
   const [, , oh, ow] = yShape;
   const win = {
-    pads: intsAttr(node, "pads", [0, 0, 0, 0]),
-    dilations: intsAttr(node, "dilations", [1, 1]),
+    pads: attrInts(node, "pads", [0, 0, 0, 0]),
+    dilations: attrInts(node, "dilations", [1, 1]),
   };
   const source = unflipped ?? w; // [A, B, kh, kw]
   const xt = transpose(x, [0, 2, 3, 1]); // [N, H, W, C]
