@@ -7,6 +7,7 @@ import { Graph } from "../lib/onnx/graph.ts";
 import * as op from "../lib/onnx/ops.ts";
 import type { Backend, BackendName } from "../lib/runtime/backend.ts";
 import { Program, StateStore } from "../lib/runtime/program.ts";
+import { IDLE_TRANSFORMERS } from "../lib/runtime/cpu.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { TrainingSession } from "../lib/train/session.ts";
 import { syntheticBatch, tinyCnn } from "./_tiny_cnn.ts";
@@ -122,6 +123,27 @@ for (const name of ["cpu", "wasm", "webgpu"] as const) {
     );
   });
 }
+
+Deno.test("the cpu backend skips onnxruntime transformers that cannot change its programs", async () => {
+  // onnxruntime ignores unknown names: each skipped one must be one it runs by default.
+  const log = async (mode: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./_ort_transformers.ts", import.meta.url).pathname, mode],
+      env: { MEDTUNE_ORT_LOG: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    return new Set([...text.matchAll(/GraphTransformer (\w+) modified: (\d)/g)].map((m) => m[1]));
+  };
+  const [plain, medtune] = [await log("plain"), await log("medtune")];
+  assert.ok(plain.has("ConstantFolding") && medtune.has("ConstantFolding"), [...medtune].join());
+  for (const name of IDLE_TRANSFORMERS) {
+    assert.ok(plain.has(name), `${name} is not a transformer onnxruntime runs`);
+    assert.ok(!medtune.has(name), `${name} still runs on the cpu backend`);
+  }
+});
 
 Deno.test("webgpu refuses a program with a node that would fall back to the CPU, naming it", async () => {
   const g = new Graph({ name: "sign_probe" });
