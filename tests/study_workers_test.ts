@@ -13,6 +13,7 @@ import {
   withFileLock,
 } from "../lib/study/claims.ts";
 import { readResults } from "../lib/study/results_log.ts";
+import { measurementShares, parseThroughputLine, throughputLine } from "../lib/study/workers.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { runStudy } from "../lib/study/runner.ts";
 import { defaultStudy, planRuns } from "../lib/study/spec.ts";
@@ -296,6 +297,12 @@ Deno.test("--workers 2: each run trained once, the same records as one process o
   assert.equal(rm.code, 0, rm.all);
   assert.equal(r1.code, 0, r1.all);
   assert.match(rm.stdout, /workers +2 processes side by side, 1 thread\(s\) each/);
+  // The workers timed the backbone for the plan, which comes before any worker's line.
+  assert.match(rm.stdout, /^timing resnet18 in the 2 workers \(1 thread\(s\) each\)/m);
+  assert.match(rm.stdout, /measured on this backend: resnet18 train [\d.]+ \/ eval [\d.]+ img\/s/);
+  assert.match(rm.stdout, /backend +cpu \(onnxruntime-node [^,]+, 1 threads/);
+  assert.ok(rm.stdout.indexOf("estimate") < rm.stdout.indexOf("[worker"), rm.stdout);
+  assert.doesNotMatch(rm.all, /medtune-throughput/);
   assert.match(rm.stdout, /^\[worker 1\] \[1\/3\] resnet18-/m);
   assert.match(rm.stdout, /^\[worker 2\] \[1\/3\] resnet18-/m);
   assert.match(rm.stdout, /ran 3 run\(s\) in 2 workers, 0 already recorded/);
@@ -330,6 +337,57 @@ Deno.test("--workers 2: workers that die leave their runs unrecorded; the comman
   assert.equal(new Set(records.map((r) => r.id)).size, 2);
   assert.ok(records.every((r) => r.status === "ok"));
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("--workers 2: a backbone the workers cannot time is guessed, and the study trains on", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [...tinyArgs(out, { augment: "none,basic" }), "--workers", "2"];
+  const r = await cli(args, { MEDTUNE_FAULT: "measure:fail" });
+  assert.equal(r.code, 0, r.all);
+  assert.match(
+    r.stdout,
+    /resnet18 could not be timed \(MEDTUNE_FAULT: measure:fail\): its estimate is guessed/,
+  );
+  assert.match(r.stdout, /not measured: guessed from a 2-core CPU table/);
+  assert.match(r.stdout, /ran 2 run\(s\) in 2 workers/);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("--workers 2: a worker that dies while timing leaves the plan guessed; the other trains every run", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [...tinyArgs(out, { augment: "none,basic" }), "--workers", "2"];
+  // Worker 1 times resnet18 (the only backbone) and is killed before it does.
+  const r = await cli(args, { MEDTUNE_FAULT: "measure:crash-worker=1" });
+  assert.match(r.stdout, /resnet18 could not be timed \(worker 1 ended before timing it\)/);
+  assert.equal(r.code, 0, r.all);
+  const records = await readResults(`${out}/results.jsonl`, { keepDuplicates: true });
+  assert.equal(records.length, 2, records.map((x) => x.id).join(", "));
+  assert.ok(records.every((x) => x.status === "ok"));
+  assert.ok(await fileExists(`${out}/report.html`));
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("measurementShares deals each backbone's first run out to the workers in turn", () => {
+  const runs = planRuns(defaultStudy());
+  const shares = measurementShares(runs, 2);
+  const backbone = (id: string) => runs.find((r) => r.id === id)!.axes.backbone;
+  assert.deepEqual(shares.map((ids) => ids.map(backbone)), [
+    ["resnet18", "vit_tiny_patch16_224"],
+    ["efficientnet_b0"],
+  ]);
+  assert.deepEqual(measurementShares(runs, 4).map((ids) => ids.length), [1, 1, 1, 0]);
+  assert.deepEqual(measurementShares([], 2), [[], []]);
+  const line = throughputLine("resnet18", { train: 27.5, eval: 98, measured: true });
+  assert.deepEqual(parseThroughputLine(line), {
+    backbone: "resnet18",
+    throughput: { train: 27.5, eval: 98, measured: true },
+  });
+  assert.deepEqual(parseThroughputLine(throughputLine("vit_tiny_patch16_224", { error: "x" })), {
+    backbone: "vit_tiny_patch16_224",
+    throughput: null,
+    error: "x",
+  });
+  assert.equal(parseThroughputLine("[1/7] resnet18-none-cosine"), undefined);
 });
 
 Deno.test("--workers 2: killing the study process (SIGKILL) stops its workers", async () => {

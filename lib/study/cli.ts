@@ -34,7 +34,7 @@ import {
 } from "./cli_options.ts";
 import { createDownloadProgress } from "./download_progress.ts";
 import { finalizeStudy } from "./finalize.ts";
-import { estimateRunSeconds, planStudyMeasured, type Throughput } from "./plan.ts";
+import { estimateRunSeconds, planStudy, planStudyMeasured, type Throughput } from "./plan.ts";
 import { createProgressPrinter, formatDuration } from "./progress.ts";
 import {
   claimedByOthers,
@@ -46,7 +46,7 @@ import {
 } from "./runner.ts";
 import type { RunRecord } from "../report/record.ts";
 import { type PlannedRun, planRuns, shardRuns, type StudySpec } from "./spec.ts";
-import { runWorkerProcesses } from "./workers.ts";
+import { measurementShares, type ReportedThroughput, runWorkerProcesses } from "./workers.ts";
 import { sleep } from "./claims.ts";
 
 export { CliError, cliHelp, type CliOptions, parseCliArgs, studyFromOptions };
@@ -134,16 +134,17 @@ async function execute(opts: CliOptions, io: Io): Promise<number> {
     const todo = runs.mine.filter((r) => !runs.doneIds.has(r.id)).length;
     const workers = workerCount(opts, backend.name, todo, cores);
     const threads = opts.threads ?? Math.max(1, Math.floor(cores / workers));
+    const share = { workers, threads, runs };
     if (workers > 1 && threads !== (opts.threads ?? cores)) {
-      // The plan measures what each worker will run with.
+      // The plan describes (and with --plan measures) what each worker runs with.
       await backend.destroy().catch(() => {});
       backend = await createBackend("cpu", { threads, verbose: opts.verbose, log: io.out });
     }
-    const throughput = await printPlan(spec, opts, backend, io, { workers, threads, runs });
+    // Workers time the backbones themselves, side by side, before they train.
+    if (workers > 1 && !opts.plan) return await trainInWorkers(spec, opts, backend, io, share);
+    const throughput = await printPlan(spec, opts, backend, io, share);
     if (opts.plan) return 0;
-    return workers > 1
-      ? await trainInWorkers(spec, opts, backend, io, { workers, threads, throughput, runs })
-      : await train(spec, opts, backend, io, throughput);
+    return await train(spec, opts, backend, io, throughput);
   } finally {
     await backend.destroy().catch(() => {});
   }
@@ -264,6 +265,75 @@ async function checkWritable(out: string): Promise<void> {
   }
 }
 
+/** The backbones the workers timed for the plan, and those they could not. */
+interface WorkerMeasurements {
+  /** Throughput by backbone. */
+  throughput: Map<ModelName, Throughput>;
+  /** Why a backbone could not be timed, by backbone. */
+  failed: Map<ModelName, string>;
+}
+
+/**
+ * Collects the workers' measurements: `done` resolves once every backbone
+ * dealt out is reported, or its worker has ended without reporting it.
+ */
+class WorkerTiming {
+  readonly #measured: WorkerMeasurements = { throughput: new Map(), failed: new Map() };
+  /** Backbones still to report, by worker (1-based). */
+  readonly #waiting = new Map<number, Set<ModelName>>();
+  #resolve!: (m: WorkerMeasurements) => void;
+  /** The measurements, once nothing more can come. */
+  readonly done = new Promise<WorkerMeasurements>((resolve) => this.#resolve = resolve);
+
+  /** The backbones in the order the runs to do first use them. */
+  readonly #order: Set<ModelName>;
+
+  constructor(todo: readonly PlannedRun[], shares: readonly string[][]) {
+    this.#order = new Set(todo.map((r) => r.axes.backbone));
+    const backboneOf = new Map(todo.map((r) => [r.id, r.axes.backbone]));
+    shares.forEach((runIds, i) => {
+      const backbones = new Set(runIds.map((id) => backboneOf.get(id)!));
+      if (backbones.size) this.#waiting.set(i + 1, backbones);
+    });
+    this.#settle();
+  }
+
+  /** Whether any backbone is still to be timed. */
+  get pending(): boolean {
+    return this.#waiting.size > 0;
+  }
+
+  /** A worker's report of one backbone. */
+  report(r: ReportedThroughput): void {
+    if (r.throughput) this.#measured.throughput.set(r.backbone, r.throughput);
+    else this.#measured.failed.set(r.backbone, r.error ?? "no reason given");
+    for (const [worker, backbones] of this.#waiting) {
+      backbones.delete(r.backbone);
+      if (!backbones.size) this.#waiting.delete(worker);
+    }
+    this.#settle();
+  }
+
+  /** A worker ended: what it had not reported yet will not come. */
+  exited(worker: number): void {
+    for (const backbone of this.#waiting.get(worker) ?? []) {
+      this.#measured.failed.set(backbone, `worker ${worker} ended before timing it`);
+    }
+    this.#waiting.delete(worker);
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#waiting.size) return;
+    // In the order the runs use the backbones, whichever worker reported first.
+    const throughput = new Map(
+      [...this.#order].filter((b) => this.#measured.throughput.has(b))
+        .map((b) => [b, this.#measured.throughput.get(b)!]),
+    );
+    this.#resolve({ throughput, failed: this.#measured.failed });
+  }
+}
+
 /** How the runs are shared out: worker processes and threads per worker. */
 interface WorkerShare {
   /** Worker processes (1: this process trains). */
@@ -274,25 +344,34 @@ interface WorkerShare {
   runs: CommandRuns;
 }
 
+/**
+ * Print the plan. Its estimate comes from a warm-up step per backbone on
+ * this backend (plan.ts), or from `measured`: what the workers timed, with
+ * a line for each backbone they could not (guessed instead).
+ */
 async function printPlan(
   spec: StudySpec,
   opts: CliOptions,
   backend: Backend,
   io: Io,
   share: WorkerShare,
+  measured?: WorkerMeasurements,
 ): Promise<Map<ModelName, Throughput> | undefined> {
   const info = MEDMNIST_INFO[opts.dataset];
   const sizes = studySizes(opts);
   const { mine, doneIds } = share.runs;
   const path = resultsPath(opts.out, opts.shard);
-  // The estimate comes from a warm-up step per backbone on this backend (plan.ts).
-  const plan = await planStudyMeasured(spec, backend, {
-    sizes,
-    doneIds,
-    runs: mine,
-    numClasses: info.numClasses,
-    log: io.out,
-  });
+  const planned = { sizes, doneIds, runs: mine };
+  const plan = measured
+    ? planStudy(spec, { ...planned, backend: "cpu", throughput: measured.throughput })
+    : await planStudyMeasured(spec, backend, {
+      ...planned,
+      numClasses: info.numClasses,
+      log: io.out,
+    });
+  for (const [backbone, error] of measured?.failed ?? []) {
+    plan.notes.push(`${backbone} could not be timed (${error}): its estimate is guessed`);
+  }
   const configs = new Set(mine.map((r) => r.configId)).size;
   const f = spec.fixed;
   const task = info.task === "ordinal-regression"
@@ -426,9 +505,9 @@ async function trainInWorkers(
   opts: CliOptions,
   backend: Backend,
   io: Io,
-  share: WorkerShare & { throughput?: Map<ModelName, Throughput> },
+  share: WorkerShare,
 ): Promise<number> {
-  const { mine } = share.runs;
+  const { mine, doneIds } = share.runs;
   const ids = new Set(mine.map((r) => r.id));
   const path = resultsPath(opts.out, opts.shard);
   await Deno.mkdir(opts.out, { recursive: true });
@@ -438,6 +517,18 @@ async function trainInWorkers(
   const before = new Set(
     (await readResults(path, { log: io.out })).map((r) => r.id).filter((id) => ids.has(id)),
   );
+  const todo = mine.filter((r) => !doneIds.has(r.id));
+  const shares = measurementShares(todo, share.workers);
+  const timing = new WorkerTiming(todo, shares);
+  if (timing.pending) {
+    io.out(
+      `timing ${[...new Set(todo.map((r) => r.axes.backbone))].join(", ")} in the ` +
+        `${share.workers} workers (${share.threads} thread(s) each) for the estimate`,
+    );
+  }
+  const printed = timing.done.then((measured) =>
+    printPlan(spec, opts, backend, io, share, measured)
+  );
   const exits = await runWorkerProcesses({
     spec,
     outDir: opts.out,
@@ -446,8 +537,16 @@ async function trainInWorkers(
     retryFailed: opts.retryFailed,
     threads: share.threads,
     sizes: studySizes(opts),
-    throughput: share.throughput ? [...share.throughput] : undefined,
-  }, { workers: share.workers, out: io.out, err: io.err });
+    measure: { numClasses: MEDMNIST_INFO[opts.dataset].numClasses, runIds: shares },
+  }, {
+    workers: share.workers,
+    out: io.out,
+    err: io.err,
+    onThroughput: (reported) => timing.report(reported),
+    onExit: (exit) => timing.exited(exit.worker),
+    holdOutput: printed,
+  });
+  await printed;
   const recorded = async () =>
     (await readResults(path, { log: io.out })).filter((r) => ids.has(r.id));
   let records = await recorded();

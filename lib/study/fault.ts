@@ -4,7 +4,9 @@
  * a study at places too brief to hit from outside:
  *
  * - `append:after-bytes=N` — after writing the first N bytes of a results record;
- * - `finalize:after-report` — after the report is written, before `best/`.
+ * - `finalize:after-report` — after the report is written, before `best/`;
+ * - `measure:crash-worker=N` — worker N, before it times its first backbone;
+ * - `measure:fail` — every worker's timing of a backbone throws.
  *
  * Never set it outside tests: the process dies on purpose.
  *

@@ -1,7 +1,8 @@
 /**
  * One worker process of `deno task ablate --workers N`: reads its
- * {@linkcode WorkerJob} as JSON from stdin, trains the study's runs it can
- * claim on a cpu backend of the job's thread count, prints progress lines
+ * {@linkcode WorkerJob} as JSON from stdin, times its share of the
+ * backbones for the parent's plan (`job.measure`), trains the study's runs
+ * it can claim on a cpu backend of the job's thread count, prints progress lines
  * and exits when every run still to do is recorded or claimed by another
  * worker (exit status 0; 1 when the worker itself failed, with one line on
  * stderr). The parent (`workers.ts`) writes the report.
@@ -9,11 +10,15 @@
  * @module
  */
 
+import type { ModelName } from "../models/registry.ts";
+import type { Backend } from "../runtime/backend.ts";
 import { createBackend } from "../runtime/select.ts";
-import { estimateRunSeconds } from "./plan.ts";
+import { estimateRunSeconds, measureThroughput, type Throughput } from "./plan.ts";
+import { crashNow, faultArg, faultNumber } from "./fault.ts";
 import { createProgressPrinter } from "./progress.ts";
 import { runStudy } from "./runner.ts";
-import { workerDoneLine, type WorkerJob } from "./workers.ts";
+import { planRuns } from "./spec.ts";
+import { throughputLine, workerDoneLine, type WorkerJob } from "./workers.ts";
 
 /** Train what `job` allows this worker to claim; returns the exit status. */
 export async function runWorkerJob(
@@ -22,7 +27,10 @@ export async function runWorkerJob(
 ): Promise<number> {
   const backend = await createBackend("cpu", { threads: job.threads });
   try {
-    const throughput = job.throughput ? new Map(job.throughput) : undefined;
+    const throughput = new Map(job.throughput ?? []);
+    for (const [backbone, tp] of await measureShare(job, backend, write)) {
+      throughput.set(backbone, tp);
+    }
     const outcome = await runStudy(job.spec, {
       outDir: job.outDir,
       backend,
@@ -44,6 +52,36 @@ export async function runWorkerJob(
   } finally {
     await backend.destroy().catch(() => {});
   }
+}
+
+/**
+ * Time this worker's share of the backbones (`job.measure`, by
+ * `MEDTUNE_WORKER`) and report each on a {@linkcode throughputLine}: a
+ * failed measurement is reported as such and does not stop the worker (the
+ * plan then guesses that backbone).
+ */
+async function measureShare(
+  job: WorkerJob,
+  backend: Backend,
+  write: (text: string) => void,
+): Promise<Map<ModelName, Throughput>> {
+  const out = new Map<ModelName, Throughput>();
+  const index = Number(Deno.env.get("MEDTUNE_WORKER") ?? "1") - 1;
+  const ids = new Set(job.measure?.runIds[index] ?? []);
+  if (!ids.size) return out;
+  for (const run of planRuns(job.spec).filter((r) => ids.has(r.id))) {
+    const backbone = run.axes.backbone;
+    if (faultNumber("measure", "crash-worker") === index + 1) crashNow("measure");
+    try {
+      if (faultArg("measure") === "fail") throw new Error("MEDTUNE_FAULT: measure:fail");
+      const tp = await measureThroughput(backend, run, { numClasses: job.measure!.numClasses });
+      out.set(backbone, tp);
+      write(`${throughputLine(backbone, tp)}\n`);
+    } catch (err) {
+      write(`${throughputLine(backbone, { error: (err as Error).message })}\n`);
+    }
+  }
+  return out;
 }
 
 /**

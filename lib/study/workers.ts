@@ -8,7 +8,12 @@
  *
  * The parent spawns the workers (`worker_main.ts`, the job as JSON on
  * stdin), relays their output line by line under a `[worker i]` prefix and
- * waits for all of them; the workers share the output folder through the
+ * waits for all of them. The plan's throughput is measured by the workers
+ * themselves, each timing a share of the backbones before it trains (the
+ * backbones measured side by side, not one after another in the parent
+ * before any worker starts), and reported to the parent on lines of their
+ * own ({@linkcode THROUGHPUT_LINE}), which it holds the workers' output
+ * behind until the plan is printed; the workers share the output folder through the
  * runner's claims (each run is trained once), and each leaves when every run
  * still to do is claimed by another. The parent then reads the results file
  * and writes the report.
@@ -18,7 +23,7 @@
 
 import type { ModelName } from "../models/registry.ts";
 import type { Throughput } from "./plan.ts";
-import type { Shard, StudySpec } from "./spec.ts";
+import type { PlannedRun, Shard, StudySpec } from "./spec.ts";
 import type { SplitSizes } from "./subset.ts";
 
 /** What one worker process trains: the job `worker_main.ts` reads from stdin. */
@@ -39,6 +44,78 @@ export interface WorkerJob {
   sizes: SplitSizes;
   /** Measured throughput by backbone (the plan's, at the worker's thread count). */
   throughput?: [ModelName, Throughput][];
+  /** Backbones each worker times before it trains, for the parent's plan. */
+  measure?: WorkerMeasureJob;
+}
+
+/** What the workers measure for the plan ({@linkcode WorkerJob.measure}). */
+export interface WorkerMeasureJob {
+  /** Classes of the task (the measured programs' head). */
+  numClasses: number;
+  /**
+   * Per worker (index 0 is worker 1), the ids of the runs whose backbones it
+   * times: one run per backbone, the first of the runs to do that uses it.
+   */
+  runIds: string[][];
+}
+
+/**
+ * The prefix of a worker's line that reports one measured backbone to the
+ * parent: the prefix, then `[backbone, throughput]` as JSON, or
+ * `[backbone, null, reason]` when the measurement failed. The parent takes
+ * these lines out of the relayed output.
+ */
+export const THROUGHPUT_LINE = "medtune-throughput ";
+
+/** The line a worker writes for one measured backbone (see {@linkcode THROUGHPUT_LINE}). */
+export function throughputLine(
+  backbone: ModelName,
+  measured: Throughput | { error: string },
+): string {
+  const body = "error" in measured ? [backbone, null, measured.error] : [backbone, measured];
+  return THROUGHPUT_LINE + JSON.stringify(body);
+}
+
+/** A backbone's measurement as a worker reported it: the throughput, or why there is none. */
+export interface ReportedThroughput {
+  /** The backbone. */
+  backbone: ModelName;
+  /** Its throughput, or null when its measurement failed. */
+  throughput: Throughput | null;
+  /** Why the measurement failed. */
+  error?: string;
+}
+
+/** Parse a {@linkcode THROUGHPUT_LINE}, or undefined for any other line. */
+export function parseThroughputLine(line: string): ReportedThroughput | undefined {
+  if (!line.startsWith(THROUGHPUT_LINE)) return undefined;
+  try {
+    const [backbone, throughput, error] = JSON.parse(line.slice(THROUGHPUT_LINE.length));
+    if (typeof backbone !== "string") return undefined;
+    return {
+      backbone: backbone as ModelName,
+      throughput: throughput ?? null,
+      ...(typeof error === "string" ? { error } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The measurement share of each of `workers` workers: the first run to do of
+ * each backbone, dealt out in turn (worker 1 the first backbone, worker 2
+ * the second, …).
+ */
+export function measurementShares(runs: readonly PlannedRun[], workers: number): string[][] {
+  const shares: string[][] = Array.from({ length: workers }, () => []);
+  const seen = new Set<string>();
+  for (const run of runs) {
+    if (seen.has(run.axes.backbone)) continue;
+    shares[seen.size % workers].push(run.id);
+    seen.add(run.axes.backbone);
+  }
+  return shares;
 }
 
 /** How one worker process ended. */
@@ -66,6 +143,12 @@ export interface WorkerProcessesOptions {
   out: (line: string) => void;
   /** Write one error line (relayed from a worker's stderr, prefixed). */
   err: (line: string) => void;
+  /** Called with each backbone a worker measured ({@linkcode THROUGHPUT_LINE}; not relayed). */
+  onThroughput?: (reported: ReportedThroughput, worker: number) => void;
+  /** Called when a worker process has ended (before its exit is returned). */
+  onExit?: (exit: WorkerExit) => void;
+  /** The workers' output is held back (in order) until this settles. */
+  holdOutput?: Promise<unknown>;
   /**
    * The command that runs one worker (default: this Deno with every
    * permission and the project's `deno.json`, running `worker_main.ts`).
@@ -112,8 +195,10 @@ export async function runWorkerProcesses(
       }).spawn();
     } catch (err) {
       const lastError = `could not start ${exe}: ${(err as Error).message}`;
-      options.err(prefix + lastError);
-      return { worker, code: 1, lastError, trained: 0 };
+      write(options.err, prefix + lastError);
+      const exit = { worker, code: 1, lastError, trained: 0 };
+      options.onExit?.(exit);
+      return exit;
     }
     const writer = child.stdin.getWriter();
     await writer.write(input);
@@ -123,23 +208,44 @@ export async function runWorkerProcesses(
     const [status] = await Promise.all([
       child.status,
       relayLines(child.stdout, (line) => {
+        const reported = parseThroughputLine(line);
+        if (reported) {
+          options.onThroughput?.(reported, worker);
+          return;
+        }
         const done = line.match(/^trained (\d+) run\(s\); nothing left to claim$/);
         if (done) trained = Number(done[1]);
-        options.out(prefix + line);
+        write(options.out, prefix + line);
       }),
       relayLines(child.stderr, (line) => {
         lastError = line;
-        options.err(prefix + line);
+        write(options.err, prefix + line);
       }),
     ]);
-    return {
+    const exit = {
       worker,
       code: status.code,
       trained,
       ...(status.code && lastError ? { lastError } : {}),
     };
+    options.onExit?.(exit);
+    return exit;
   };
-  return await Promise.all(Array.from({ length: options.workers }, (_, i) => one(i + 1)));
+  // Lines held back until `holdOutput` settles, in the order they came.
+  let held: [(line: string) => void, string][] | null = options.holdOutput ? [] : null;
+  const write = (sink: (line: string) => void, line: string) => {
+    if (held) held.push([sink, line]);
+    else sink(line);
+  };
+  const release = () => {
+    const lines = held ?? [];
+    held = null;
+    for (const [sink, line] of lines) sink(line);
+  };
+  options.holdOutput?.then(release, release);
+  const exits = await Promise.all(Array.from({ length: options.workers }, (_, i) => one(i + 1)));
+  release();
+  return exits;
 }
 
 /** Call `write` with each line of a byte stream (a final unterminated line included). */
