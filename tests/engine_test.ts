@@ -10,6 +10,7 @@ import { Program, StateStore } from "../lib/runtime/program.ts";
 import { IDLE_TRANSFORMERS } from "../lib/runtime/cpu.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { TrainingSession } from "../lib/train/session.ts";
+import { createModel, type ModelName } from "../lib/models/registry.ts";
 import { syntheticBatch, tinyCnn } from "./_tiny_cnn.ts";
 
 const backends = new Map<BackendName, Promise<Backend>>();
@@ -123,6 +124,47 @@ for (const name of ["cpu", "wasm", "webgpu"] as const) {
     );
   });
 }
+
+Deno.test("the cpu backend trains and predicts the same bits on 1 and 2 threads (the study's backbones)", async () => {
+  // What lets a study worker continue a run on a finished worker's cores.
+  const [one, two] = [
+    await createBackend("cpu", { threads: 1 }),
+    await createBackend("cpu", { threads: 2 }),
+  ];
+  const x = Float32Array.from({ length: 32 * 3 * 28 * 28 }, (_, i) => Math.sin(i * 0.37));
+  const targets = new Float32Array(64).map((_, i) => (i % 2 === Math.floor(i / 2) % 2 ? 1 : 0));
+  const evalX = Float32Array.from({ length: 39 * 3 * 28 * 28 }, (_, i) => Math.cos(i * 0.11));
+  const trace = async (backend: Backend, name: ModelName) => {
+    const model = createModel(name, { numClasses: 2, inChannels: 3, imageSize: 28, dropRate: 0.3 });
+    const s = await TrainingSession.create(backend, model, {
+      ...OPTIONS,
+      batchSize: 32,
+      evalBatchSize: 39,
+      frozenEval: "never",
+    });
+    try {
+      const out: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await s.trainStep({ x, targets }, 1e-3);
+        out.push(r.loss, r.gradNorm);
+      }
+      out.push(...await s.predict(evalX, 39));
+      for (const w of (await s.getWeights()).values()) out.push(...w.subarray(0, 64));
+      return out;
+    } finally {
+      await s.dispose();
+    }
+  };
+  for (const name of ["resnet18", "efficientnet_b0", "vit_tiny_patch16_224"] as const) {
+    const [a, b] = [await trace(one, name), await trace(two, name)];
+    const differ = a.findIndex((v, i) => !Object.is(v, b[i]));
+    assert.equal(
+      differ,
+      -1,
+      `${name}: value ${differ} is ${a[differ]} on 1 thread, ${b[differ]} on 2`,
+    );
+  }
+});
 
 Deno.test("the cpu backend skips onnxruntime transformers that cannot change its programs", async () => {
   // onnxruntime ignores unknown names: each skipped one must be one it runs by default.

@@ -245,10 +245,28 @@ function convAsGemm({ x, w, b, node, yShape }: SmallMapConv): Tensor {
     patches = reshape(cols, [n, ckk, l]);
   }
   const rows = reshape(transpose(patches, [0, 2, 1]), [n * l, ckk]);
-  let yRows = matmul(rows, transpose(reshape(w, [m, ckk]), [1, 0])); // [N·L, M]
+  const wm = reshape(w, [m, ckk]);
+  if (n * l < m && ckk > MLAS_MIN_STRIDE_K) {
+    // Fewer rows than columns: MLAS would split the columns between threads,
+    // and a thread's share of them sets how it blocks K (above its stride of
+    // 128 that means more or fewer partial sums): the result would depend on
+    // the thread count. As [M, N·L] it splits rows, whose sums never change.
+    // (EfficientNet's squeeze-excite reductions at the batch of 32: 1152→48.)
+    let yCols = matmul(wm, transpose(rows, [1, 0])); // [M, N·L]
+    if (b) yCols = add(yCols, reshape(b, [m, 1]));
+    return reshape(transpose(reshape(yCols, [m, n, l]), [1, 0, 2]), [n, m, oh, ow]);
+  }
+  let yRows = matmul(rows, transpose(wm, [1, 0])); // [N·L, M]
   if (b) yRows = add(yRows, b);
   return reshape(transpose(reshape(yRows, [n, l, m]), [0, 2, 1]), [n, m, oh, ow]);
 }
+
+/**
+ * MLAS's smallest SGEMM block along K: a product whose K fits in it is one
+ * pass of the kernel whatever the blocking, so its sums never depend on how
+ * the work is split between threads.
+ */
+const MLAS_MIN_STRIDE_K = 128;
 
 /**
  * Tap `t` of a weight `[A, B, kh, kw]` as `[A, B]` (`t = a·kw + b`), made
