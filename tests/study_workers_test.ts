@@ -13,7 +13,14 @@ import {
   withFileLock,
 } from "../lib/study/claims.ts";
 import { readResults } from "../lib/study/results_log.ts";
-import { measurementShares, parseThroughputLine, throughputLine } from "../lib/study/workers.ts";
+import {
+  measurementShares,
+  parseThroughputLine,
+  runWorkerProcesses,
+  throughputLine,
+  WORKER_READY_LINE,
+  type WorkerJob,
+} from "../lib/study/workers.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { runStudy } from "../lib/study/runner.ts";
 import { defaultStudy, planRuns } from "../lib/study/spec.ts";
@@ -234,6 +241,82 @@ Deno.test("runStudy waits for a run another worker holds, and takes it over when
     await backend.destroy();
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("a run moved to more threads mid-run (cores freed) resumes from its epoch and ends with the same record", async () => {
+  const spec = defaultStudy({
+    axes: { augment: ["basic"], schedule: ["cosine"], backbone: ["resnet18"] },
+    baseline: { augment: "basic", schedule: "cosine", backbone: "resnet18" },
+    seeds: [0],
+    fixed: { imageSize: 28, epochs: 4, batchSize: 8, maxStepsPerEpoch: 2, minEpochs: 4 },
+  });
+  const [one, two] = [
+    await createBackend("cpu", { threads: 1 }),
+    await createBackend("cpu", {
+      threads: 2,
+    }),
+  ];
+  const [plain, moved] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const { lines, log } = logger();
+  try {
+    const a = await runStudy(spec, { outDir: plain, backend: one, dataDir: DATA_DIR });
+    let asked = 0;
+    const b = await runStudy(spec, {
+      outDir: moved,
+      backend: one,
+      dataDir: DATA_DIR,
+      log,
+      // Cores are freed after the first epoch; asked again after the second, nothing more.
+      moreThreads: () => Promise.resolve(asked++ === 0 ? two : undefined),
+    });
+    // Asked after epochs 1 and 2 (two or more to go), not after 3.
+    assert.equal(asked, 2);
+    const text = lines.join("\n");
+    assert.match(text, /: continuing from epoch 1 on cpu \(onnxruntime-node [^,]+, 2 threads/);
+    assert.match(text, /resumed from .*last\.safetensors after epoch 1/);
+    const [ra, rb] = [a.records[0], b.records[0]];
+    assert.equal(rb.status, "ok");
+    assert.match(rb.backend, /2 threads/);
+    assert.equal(rb.history.length, 4);
+    // One thread or two, resumed or not: the same numbers.
+    assert.deepEqual(outcomeOf(rb), outcomeOf(ra));
+  } finally {
+    await one.destroy();
+    await two.destroy();
+    await Deno.remove(plain, { recursive: true });
+    await Deno.remove(moved, { recursive: true });
+  }
+});
+
+Deno.test("runWorkerProcesses passes a finished worker's cores on to one still training (SIGUSR1)", async () => {
+  // Stand-in workers: 1 ends at once; 2 waits for the signal and says how many it got.
+  const script = `
+    let got = 0;
+    Deno.addSignalListener("SIGUSR1", () => got++);
+    console.log("${WORKER_READY_LINE}");
+    await new Response(Deno.stdin.readable).text();
+    if (Deno.env.get("MEDTUNE_WORKER") === "1") {
+      console.log("trained 0 run(s); nothing left to claim");
+      Deno.exit(0);
+    }
+    const end = Date.now() + 60_000;
+    while (!got && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    console.log("signals " + got);
+    Deno.exit(0);
+  `;
+  const out: string[] = [];
+  const job = { threads: 1 } as unknown as WorkerJob;
+  const exits = await runWorkerProcesses(job, {
+    workers: 2,
+    out: (line) => out.push(line),
+    err: (line) => out.push(line),
+    command: [Deno.execPath(), "eval", script],
+    shareFreedCores: true,
+  });
+  assert.deepEqual(exits.map((e) => e.code), [0, 0], out.join("\n"));
+  assert.ok(out.includes("[worker 1] done: its cores go to worker 2"), out.join("\n"));
+  assert.ok(out.includes("[worker 2] signals 1"), out.join("\n"));
+  assert.ok(!out.some((l) => l.includes(WORKER_READY_LINE)), "the ready line is not relayed");
 });
 
 Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {

@@ -545,6 +545,8 @@ async function trainInWorkers(
     onThroughput: (reported) => timing.report(reported),
     onExit: (exit) => timing.exited(exit.worker),
     holdOutput: printed,
+    // With --threads, each worker keeps the threads it was given.
+    shareFreedCores: opts.threads === undefined,
   });
   await printed;
   const recorded = async () =>

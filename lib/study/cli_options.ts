@@ -161,8 +161,9 @@ Training budget
   --limit-images N    use at most N images of each split, a fixed class-stratified subset
                       (smoke tests; its runs are a separate study, never mixed with full ones)
   --backend NAME      auto (default: a hardware GPU, else cpu, else wasm), webgpu, cpu, wasm
-  --threads N         cpu backend threads of each worker (default: the cores shared out
-                      among the workers)
+  --threads N         cpu backend threads of each worker, fixed (default: the cores shared
+                      out among the workers; when one finishes, a worker still training
+                      takes its cores over from its next epoch)
   --workers N|auto    train N runs side by side in separate processes on the cpu backend
                       (default auto: 2 where there are 2 or more cores; 1 on a GPU)
 

@@ -130,10 +130,27 @@ export interface RunStudyOptions {
    * parent waits for all of them and writes the report).
    */
   leaveClaimedRuns?: boolean;
+  /**
+   * Asked after each epoch of a run with at least two epochs still to go: a
+   * backend with more threads to continue it on (the cores of a worker that
+   * has finished), or undefined to go on as it is. The run then stops at that
+   * epoch's checkpoint and resumes from it on the new backend, which the
+   * worker's later runs use too. (The `--workers` processes: see
+   * `workers.ts`. The cpu backend's programs give the same numbers on one
+   * thread and two, so the run's history does not change.)
+   */
+  moreThreads?: () => Promise<Backend | undefined>;
   /** Progress callbacks. */
   progress?: StudyProgress;
   /** Log lines (resume notices, warnings). */
   log?: (line: string) => void;
+}
+
+/** Thrown at an epoch's end to continue the run on `backend` (see `RunStudyOptions.moreThreads`). */
+class MoveToBackend extends Error {
+  constructor(readonly backend: Backend, readonly epoch: number) {
+    super(`continue on ${backend.description} after epoch ${epoch}`);
+  }
 }
 
 /** What {@linkcode runStudy} did. */
@@ -215,6 +232,8 @@ class StudyWorker {
   readonly #staleSeconds: number;
   #total = 0;
   #data?: StudySplits;
+  /** The backend runs train on (a later one after `moreThreads`). */
+  #backend: Backend;
 
   constructor(
     spec: StudySpec,
@@ -228,6 +247,7 @@ class StudyWorker {
     this.#log = log;
     this.#path = resultsPath(options.outDir, options.shard);
     this.#staleSeconds = options.claimStaleSeconds ?? DEFAULT_CLAIM_STALE_SECONDS;
+    this.#backend = options.backend;
   }
 
   /** The records in the results file, by run id. */
@@ -299,7 +319,13 @@ class StudyWorker {
     const after = next.filter((r) => this.#needsRun(done.get(r.id)) && !held.has(r.id));
     options.progress?.runStart?.({ run, index, total, next: after });
     claim.startHeartbeat();
-    const record = await executeRun(run, { ...options, data: this.#data, claim });
+    const record = await executeRun(run, {
+      ...options,
+      backend: this.#backend,
+      data: this.#data,
+      claim,
+      onBackend: (backend) => this.#backend = backend,
+    });
     if (!(await claim.verify())) claim.throwIfLost();
     await appendRecord(this.#path, record, { log: this.#log });
     if (record.status === "ok") await cleanRunDir(runDir(options.outDir, run));
@@ -470,6 +496,8 @@ export interface ExecuteRunOptions extends RunStudyOptions {
   data: StudySplits;
   /** The run's claim: checked after each epoch, so a run taken over stops. */
   claim?: RunClaim;
+  /** Told when the run moves to another backend ({@linkcode RunStudyOptions.moreThreads}). */
+  onBackend?: (backend: Backend) => void;
 }
 
 /** The fields of a run's record that do not depend on how it went. */
@@ -491,23 +519,37 @@ type RecordBase = Pick<
 /** Train, select and evaluate one run; never throws for a training failure (it is recorded). */
 export async function executeRun(run: PlannedRun, options: ExecuteRunOptions): Promise<RunRecord> {
   const t0 = performance.now();
-  const base = recordBase(run, options);
   let trainer: Trainer | undefined;
   try {
-    trainer = trainerForRun(run, options);
-    const ok = await trainAndEvaluate(run, trainer, options);
-    return {
-      ...base,
-      ...ok,
-      seconds: (performance.now() - t0) / 1000,
-      finishedAt: new Date().toISOString(),
-    };
+    while (true) {
+      trainer = trainerForRun(run, options);
+      try {
+        const ok = await trainAndEvaluate(run, trainer, options);
+        return {
+          ...recordBase(run, options),
+          ...ok,
+          seconds: (performance.now() - t0) / 1000,
+          finishedAt: new Date().toISOString(),
+        };
+      } catch (err) {
+        if (!(err instanceof MoveToBackend)) throw err;
+        // The epoch's checkpoint is on disk (fit flushes it): resume from it there.
+        await trainer.dispose();
+        trainer = undefined;
+        options = { ...options, backend: err.backend };
+        options.onBackend?.(err.backend);
+        options.log?.(
+          `${run.id}: continuing from epoch ${err.epoch} on ${err.backend.description} ` +
+            `(a worker's cores were freed)`,
+        );
+      }
+    }
   } catch (err) {
     if (err instanceof ClaimLostError) throw err;
     const failed = failedFields(err, trainer);
     options.log?.(`run ${run.id} failed: ${failed.error}`);
     return {
-      ...base,
+      ...recordBase(run, options),
       ...failed,
       seconds: (performance.now() - t0) / 1000,
       finishedAt: new Date().toISOString(),
@@ -575,9 +617,13 @@ async function trainAndEvaluate(
     earlyStopping: { patience: f.patience, minEpochs: Math.min(f.minEpochs, f.epochs) },
     maxStepsPerEpoch: f.maxStepsPerEpoch,
     checkpointDir: runDir(options.outDir, run),
-    onEpochEnd: ({ record }) => {
+    onEpochEnd: async ({ record }) => {
       options.claim?.throwIfLost();
       options.progress?.epochEnd?.({ run, record, epochs: f.epochs });
+      if (options.moreThreads && f.epochs - record.epoch >= 2) {
+        const backend = await options.moreThreads();
+        if (backend) throw new MoveToBackend(backend, record.epoch);
+      }
     },
   });
   const [trainEval, valEval, testEval] = [

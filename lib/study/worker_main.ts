@@ -2,7 +2,8 @@
  * One worker process of `deno task ablate --workers N`: reads its
  * {@linkcode WorkerJob} as JSON from stdin, times its share of the
  * backbones for the parent's plan (`job.measure`), trains the study's runs
- * it can claim on a cpu backend of the job's thread count, prints progress lines
+ * it can claim on a cpu backend of the job's thread count (more once the
+ * parent passes on the cores of a worker that has finished), prints progress lines
  * and exits when every run still to do is recorded or claimed by another
  * worker (exit status 0; 1 when the worker itself failed, with one line on
  * stderr). The parent (`workers.ts`) writes the report.
@@ -18,14 +19,36 @@ import { crashNow, faultArg, faultNumber } from "./fault.ts";
 import { createProgressPrinter } from "./progress.ts";
 import { runStudy } from "./runner.ts";
 import { planRuns } from "./spec.ts";
-import { throughputLine, workerDoneLine, type WorkerJob } from "./workers.ts";
+import { throughputLine, WORKER_READY_LINE, workerDoneLine, type WorkerJob } from "./workers.ts";
+
+/** Options of {@linkcode runWorkerJob}. */
+export interface RunWorkerJobOptions {
+  /**
+   * How many shares of cores (`job.threads` threads each) other workers have
+   * freed for this one so far (the parent's `SIGUSR1`s): from the next epoch
+   * of a run with two or more to go, it trains on that many more threads, up
+   * to the machine's cores.
+   */
+  freedShares?: () => number;
+}
 
 /** Train what `job` allows this worker to claim; returns the exit status. */
 export async function runWorkerJob(
   job: WorkerJob,
   write: (text: string) => void,
+  options: RunWorkerJobOptions = {},
 ): Promise<number> {
   const backend = await createBackend("cpu", { threads: job.threads });
+  const later: Backend[] = [];
+  let threads = job.threads;
+  const moreThreads = async () => {
+    const cores = navigator.hardwareConcurrency ?? threads;
+    const want = Math.min(job.threads * (1 + (options.freedShares?.() ?? 0)), cores);
+    if (want <= threads) return undefined;
+    threads = want;
+    later.push(await createBackend("cpu", { threads }));
+    return later[later.length - 1];
+  };
   try {
     const throughput = new Map(job.throughput ?? []);
     for (const [backbone, tp] of await measureShare(job, backend, write)) {
@@ -40,6 +63,7 @@ export async function runWorkerJob(
       retryFailed: job.retryFailed,
       fresh: false,
       leaveClaimedRuns: true,
+      ...(options.freedShares ? { moreThreads } : {}),
       log: (line) => write(line.endsWith("\n") ? line : line + "\n"),
       progress: createProgressPrinter({
         tty: false,
@@ -50,7 +74,21 @@ export async function runWorkerJob(
     write(`${workerDoneLine(outcome.ran)}\n`);
     return 0;
   } finally {
-    await backend.destroy().catch(() => {});
+    for (const b of [backend, ...later]) await b.destroy().catch(() => {});
+  }
+}
+
+/**
+ * Count the parent's `SIGUSR1`s (each: one more share of cores freed by a
+ * worker that has finished) in `onFreed`. Returns false where signals cannot
+ * be listened to (Windows): the worker then keeps its threads.
+ */
+function listenForFreedCores(onFreed: () => void): boolean {
+  try {
+    Deno.addSignalListener("SIGUSR1", onFreed);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -103,13 +141,16 @@ function exitWithParent(write: (text: string) => void): void {
 if (import.meta.main) {
   const enc = new TextEncoder();
   exitWithParent((t) => Deno.stderr.writeSync(enc.encode(t)));
+  const write = (t: string) => Deno.stdout.writeSync(enc.encode(t));
+  let freed = 0;
+  // Said only once the signal is handled: before, a SIGUSR1 would end the process.
+  if (listenForFreedCores(() => freed++)) write(`${WORKER_READY_LINE}\n`);
   let code = 1;
   try {
     const text = await new Response(Deno.stdin.readable).text();
-    code = await runWorkerJob(
-      JSON.parse(text) as WorkerJob,
-      (t) => Deno.stdout.writeSync(enc.encode(t)),
-    );
+    code = await runWorkerJob(JSON.parse(text) as WorkerJob, write, {
+      freedShares: () => freed,
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     Deno.stderr.writeSync(enc.encode(`medtune worker: ${message}\n`));

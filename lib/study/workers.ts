@@ -26,6 +26,12 @@ import type { Throughput } from "./plan.ts";
 import type { PlannedRun, Shard, StudySpec } from "./spec.ts";
 import type { SplitSizes } from "./subset.ts";
 
+/**
+ * A worker's first line: it handles `SIGUSR1` (one more share of cores, freed
+ * by a worker that has finished), so the parent may send it. Not relayed.
+ */
+export const WORKER_READY_LINE = "medtune-worker-ready";
+
 /** What one worker process trains: the job `worker_main.ts` reads from stdin. */
 export interface WorkerJob {
   /** The study (as written to `study.json`). */
@@ -150,6 +156,12 @@ export interface WorkerProcessesOptions {
   /** The workers' output is held back (in order) until this settles. */
   holdOutput?: Promise<unknown>;
   /**
+   * When a worker finds nothing left to claim and ends, pass its cores on to
+   * a worker still training (`SIGUSR1`, one share each; spread over those
+   * that have had fewest), which continues its run on more threads.
+   */
+  shareFreedCores?: boolean;
+  /**
    * The command that runs one worker (default: this Deno with every
    * permission and the project's `deno.json`, running `worker_main.ts`).
    */
@@ -208,6 +220,10 @@ export async function runWorkerProcesses(
     const [status] = await Promise.all([
       child.status,
       relayLines(child.stdout, (line) => {
+        if (line === WORKER_READY_LINE) {
+          ready.set(worker, { child, shares: 0 });
+          return;
+        }
         const reported = parseThroughputLine(line);
         if (reported) {
           options.onThroughput?.(reported, worker);
@@ -228,8 +244,23 @@ export async function runWorkerProcesses(
       trained,
       ...(status.code && lastError ? { lastError } : {}),
     };
+    ready.delete(worker);
+    if (exit.code === 0 && options.shareFreedCores) passOnCores(worker);
     options.onExit?.(exit);
     return exit;
+  };
+  // Workers that handle SIGUSR1 and are still running, with the shares passed to each.
+  const ready = new Map<number, { child: Deno.ChildProcess; shares: number }>();
+  const passOnCores = (from: number) => {
+    const to = [...ready.entries()].sort((a, b) => a[1].shares - b[1].shares || a[0] - b[0])[0];
+    if (!to) return;
+    try {
+      to[1].child.kill("SIGUSR1");
+      to[1].shares++;
+      write(options.out, `[worker ${from}] done: its cores go to worker ${to[0]}`);
+    } catch {
+      // It has just ended: nobody to pass them to.
+    }
   };
   // Lines held back until `holdOutput` settles, in the order they came.
   let held: [(line: string) => void, string][] | null = options.holdOutput ? [] : null;
