@@ -22,6 +22,8 @@ interface ConvCase {
   w: number[];
   o: op.ConvOptions;
   bias?: boolean;
+  /** Runs as `W · patchesᵀ` (fewer GEMM rows than columns, K > 128: same bits on any thread count). */
+  transposedGemm?: boolean;
 }
 
 // Channel counts that are multiples of 16 (the AVX-512 block; also of AVX2's
@@ -83,10 +85,11 @@ const CASES: ConvCase[] = [
     bias: true,
   },
   {
-    name: "small map as GEMM: 3x3 stride 2 on 5x5",
+    name: "small map as GEMM: 3x3 stride 2 on 5x5 (transposed: 18 rows, 24 columns, K 144)",
     x: [2, 16, 5, 5],
     w: [24, 16, 3, 3],
     o: { pads: [1, 1, 1, 1], strides: [2, 2] },
+    transposedGemm: true,
   },
   { name: "small map as GEMM: 1x1 on 2x2", x: [3, 40, 2, 2], w: [16, 40, 1, 1], o: {} },
   {
@@ -100,6 +103,14 @@ const CASES: ConvCase[] = [
     x: [4, 32, 1, 1],
     w: [32, 32, 3, 3],
     o: { pads: [1, 1, 1, 1] },
+  },
+  {
+    name: "small map as GEMM, fewer rows than columns: 1x1 on 1x1, 160 -> 48, bias (transposed)",
+    x: [4, 160, 1, 1],
+    w: [48, 160, 1, 1],
+    o: {},
+    bias: true,
+    transposedGemm: true,
   },
   {
     name: "depthwise 5x5 stride 2",
@@ -140,6 +151,9 @@ Deno.test({
         ? (n: { op: string }) => n.op === "MatMul"
         : (n: { op: string; domain?: string }) => n.domain === NCHWC_DOMAIN && n.op === "Conv";
       assert.ok(graph.nodes.some(lowering), `${c.name}: expected ${small ? "a GEMM" : "NCHWc"}`);
+      // The transposed GEMM's output is [M, N·L]; the usual one's [N·L, M].
+      const gemmOut = graph.nodes.find((n) => n.op === "MatMul")?.outputs[0].shape;
+      if (small) assert.equal(gemmOut?.[0] === c.w[0], !!c.transposedGemm, c.name);
       const feeds: Record<string, Float32Array> = {};
       for (const t of g.inputs) {
         feeds[t.name] = Float32Array.from({ length: t.size }, () => rng.normal());
