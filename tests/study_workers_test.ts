@@ -288,6 +288,33 @@ Deno.test("a run moved to more threads mid-run (cores freed) resumes from its ep
   }
 });
 
+Deno.test("a more-threads offer that fails leaves the run where it is; the run is recorded ok", async () => {
+  const spec = defaultStudy({
+    axes: { augment: ["none"], schedule: ["constant"], backbone: ["resnet18"] },
+    baseline: { augment: "none", schedule: "constant", backbone: "resnet18" },
+    seeds: [0],
+    fixed: { imageSize: 28, epochs: 3, batchSize: 8, maxStepsPerEpoch: 1, minEpochs: 3 },
+  });
+  const out = await Deno.makeTempDir();
+  const backend = await createBackend("cpu", { threads: 1 });
+  const { lines, log } = logger();
+  try {
+    const outcome = await runStudy(spec, {
+      outDir: out,
+      backend,
+      dataDir: DATA_DIR,
+      log,
+      moreThreads: () => Promise.reject(new Error("no threads today")),
+    });
+    assert.equal(outcome.records[0].status, "ok");
+    assert.equal(outcome.records[0].history.length, 3);
+    assert.match(lines.join("\n"), /: staying on cpu \(.*1 threads.*\) \(no threads today\)/);
+  } finally {
+    await backend.destroy();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("runWorkerProcesses passes a finished worker's cores on to one still training (SIGUSR1)", async () => {
   // Stand-in workers: 1 ends at once; 2 waits for the signal and says how many it got.
   const script = `

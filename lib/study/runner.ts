@@ -621,7 +621,11 @@ async function trainAndEvaluate(
       options.claim?.throwIfLost();
       options.progress?.epochEnd?.({ run, record, epochs: f.epochs });
       if (options.moreThreads && f.epochs - record.epoch >= 2) {
-        const backend = await options.moreThreads();
+        // An offer: when it cannot be taken up, the run goes on where it is.
+        const backend = await options.moreThreads().catch((err) => {
+          options.log?.(`${run.id}: staying on ${options.backend.description} (${err.message})`);
+          return undefined;
+        });
         if (backend) throw new MoveToBackend(backend, record.epoch);
       }
     },

@@ -45,9 +45,15 @@ export async function runWorkerJob(
     const cores = navigator.hardwareConcurrency ?? threads;
     const want = Math.min(job.threads * (1 + (options.freedShares?.() ?? 0)), cores);
     if (want <= threads) return undefined;
-    threads = want;
-    later.push(await createBackend("cpu", { threads }));
-    return later[later.length - 1];
+    threads = want; // asked once: a backend that cannot be made is not tried again
+    try {
+      later.push(await createBackend("cpu", { threads }));
+      return later[later.length - 1];
+    } catch (err) {
+      // An offer, not a need: the run goes on where it is.
+      write(`could not start a ${threads}-thread backend (${(err as Error).message}); staying\n`);
+      return undefined;
+    }
   };
   try {
     const throughput = new Map(job.throughput ?? []);
