@@ -23,13 +23,37 @@ import {
 } from "../lib/study/workers.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { runStudy } from "../lib/study/runner.ts";
-import { defaultStudy, planRuns } from "../lib/study/spec.ts";
+import {
+  type AugmentLevel,
+  defaultStudy,
+  type FixedSettings,
+  planRuns,
+  type ScheduleLevel,
+  type StudySpec,
+} from "../lib/study/spec.ts";
 import { DATA_DIR } from "./data_fixtures.ts";
 import { cli, fileExists, outcomeOf, spawnCli, tinyArgs, waitFor } from "./_study_cli.ts";
 
 function logger(): { lines: string[]; log: (line: string) => void } {
   const lines: string[] = [];
   return { lines, log: (line) => lines.push(line) };
+}
+
+/**
+ * A one-seed ResNet-18 study of the given augment levels (the first is the
+ * baseline) and one schedule, with `fixed` settings.
+ */
+function resnetStudy(
+  augment: AugmentLevel[],
+  schedule: ScheduleLevel,
+  fixed: Partial<FixedSettings>,
+): StudySpec {
+  return defaultStudy({
+    axes: { augment, schedule: [schedule], backbone: ["resnet18"] },
+    baseline: { augment: augment[0], schedule, backbone: "resnet18" },
+    seeds: [0],
+    fixed,
+  });
 }
 
 /** The pid of a process that has exited (and been reaped). */
@@ -209,11 +233,12 @@ Deno.test("a killed worker's claim is taken over and its run resumes from the ch
 
 Deno.test("runStudy waits for a run another worker holds, and takes it over when its heartbeat stops", async () => {
   const out = await Deno.makeTempDir();
-  const spec = defaultStudy({
-    axes: { augment: ["none"], schedule: ["constant"], backbone: ["resnet18"] },
-    baseline: { augment: "none", schedule: "constant", backbone: "resnet18" },
-    seeds: [0],
-    fixed: { imageSize: 28, epochs: 1, batchSize: 8, maxStepsPerEpoch: 1, minEpochs: 0 },
+  const spec = resnetStudy(["none"], "constant", {
+    imageSize: 28,
+    epochs: 1,
+    batchSize: 8,
+    maxStepsPerEpoch: 1,
+    minEpochs: 0,
   });
   const [run] = planRuns(spec);
   // A worker on another machine claimed it, then stopped beating.
@@ -244,11 +269,12 @@ Deno.test("runStudy waits for a run another worker holds, and takes it over when
 });
 
 Deno.test("a run moved to more threads mid-run (cores freed) resumes from its epoch and ends with the same record", async () => {
-  const spec = defaultStudy({
-    axes: { augment: ["basic"], schedule: ["cosine"], backbone: ["resnet18"] },
-    baseline: { augment: "basic", schedule: "cosine", backbone: "resnet18" },
-    seeds: [0],
-    fixed: { imageSize: 28, epochs: 4, batchSize: 8, maxStepsPerEpoch: 2, minEpochs: 4 },
+  const spec = resnetStudy(["basic"], "cosine", {
+    imageSize: 28,
+    epochs: 4,
+    batchSize: 8,
+    maxStepsPerEpoch: 2,
+    minEpochs: 4,
   });
   const [one, two] = [
     await createBackend("cpu", { threads: 1 }),
@@ -289,11 +315,12 @@ Deno.test("a run moved to more threads mid-run (cores freed) resumes from its ep
 });
 
 Deno.test("a more-threads offer that fails leaves the run where it is; the run is recorded ok", async () => {
-  const spec = defaultStudy({
-    axes: { augment: ["none"], schedule: ["constant"], backbone: ["resnet18"] },
-    baseline: { augment: "none", schedule: "constant", backbone: "resnet18" },
-    seeds: [0],
-    fixed: { imageSize: 28, epochs: 3, batchSize: 8, maxStepsPerEpoch: 1, minEpochs: 3 },
+  const spec = resnetStudy(["none"], "constant", {
+    imageSize: 28,
+    epochs: 3,
+    batchSize: 8,
+    maxStepsPerEpoch: 1,
+    minEpochs: 3,
   });
   const out = await Deno.makeTempDir();
   const backend = await createBackend("cpu", { threads: 1 });
@@ -348,11 +375,12 @@ Deno.test("runWorkerProcesses passes a finished worker's cores on to one still t
 
 Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {
   const out = await Deno.makeTempDir();
-  const spec = defaultStudy({
-    axes: { augment: ["none", "basic", "heavy"], schedule: ["constant"], backbone: ["resnet18"] },
-    baseline: { augment: "none", schedule: "constant", backbone: "resnet18" },
-    seeds: [0],
-    fixed: { imageSize: 28, epochs: 1, batchSize: 8, maxStepsPerEpoch: 1, minEpochs: 0 },
+  const spec = resnetStudy(["none", "basic", "heavy"], "constant", {
+    imageSize: 28,
+    epochs: 1,
+    batchSize: 8,
+    maxStepsPerEpoch: 1,
+    minEpochs: 0,
   });
   const runs = planRuns(spec);
   assert.equal(runs.length, 3);
