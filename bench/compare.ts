@@ -12,10 +12,18 @@
  * without it, says so and exits 0 having measured nothing. Run it on an idle
  * machine: these figures are only comparable within one session.
  *
+ * Each measurement is bracketed by a core-distance probe (`core_distance.ts`):
+ * on cloud machines whose two vCPUs the host sometimes splits across L3
+ * caches, medtune's two-thread figures drop by up to a third while split and
+ * PyTorch's do not. The last columns give the handoff times (ns, the larger
+ * of the probes around each measurement, PyTorch·medtune per round) and the
+ * ratio over the rounds where both ran with the cores sharing an L3.
+ *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { measureCoreDistance, SPLIT_THRESHOLD_NS } from "./core_distance.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const PYTHON = Deno.env.get("MEDTUNE_PYTHON") ?? "/usr/bin/python3";
@@ -110,26 +118,40 @@ if (import.meta.main) {
   );
   const extra = baseline ? " before median | before ratio |" : "";
   console.log(
-    `| config | medtune median (range) | PyTorch median (range) | ratio median (range) |${extra}`,
+    `| config | medtune median (range) | PyTorch median (range) | ratio median (range) | ` +
+      `core handoff ns (PyTorch·medtune) | ratio, shared-L3 rounds (n) |${extra}`,
   );
-  console.log(`|---|---|---|---|${baseline ? "---|---|" : ""}`);
+  console.log(`|---|---|---|---|---|---|${baseline ? "---|---|" : ""}`);
   for (const config of configs) {
     const m: number[] = [];
     const t: number[] = [];
     const b: number[] = [];
+    const handoffs: [number, number][] = [];
     for (let r = 0; r < rounds; r++) {
+      const before = await handoffNs();
       t.push(await torchImgPerSec(config));
+      const between = await handoffNs();
       m.push(await medtuneImgPerSec(config));
+      const after = await handoffNs();
+      handoffs.push([Math.max(before, between), Math.max(between, after)]);
       if (baseline) b.push(await medtuneImgPerSec(config, baseline));
     }
     const ratios = m.map((v, i) => v / t[i]);
+    const shared = ratios.filter((_, i) => handoffs[i].every((h) => h < SPLIT_THRESHOLD_NS));
     const before = baseline
       ? ` ${median(b).toFixed(1)} | ${median(b.map((v, i) => v / t[i])).toFixed(2)} |`
       : "";
     console.log(
       `| ${config} | ${median(m).toFixed(1)} (${range(m, 0)}) | ${median(t).toFixed(1)} (${
         range(t, 0)
-      }) | ${median(ratios).toFixed(2)} (${range(ratios, 2)}) |${before}`,
+      }) | ${median(ratios).toFixed(2)} (${range(ratios, 2)}) | ${
+        handoffs.map(([a, c]) => `${a.toFixed(0)}·${c.toFixed(0)}`).join(", ")
+      } | ${shared.length ? `${median(shared).toFixed(2)} (${shared.length})` : "–"} |${before}`,
     );
   }
+}
+
+/** The core handoff time in ns (see `core_distance.ts`). */
+async function handoffNs(): Promise<number> {
+  return (await measureCoreDistance()).handoffNs;
 }
