@@ -12,6 +12,8 @@
  * 28 px: 545 → 840 ms); PyTorch's statically partitioned OpenMP loops are
  * not (≈ 500 ms either way). `bench/compare.ts` records this figure next to
  * each measurement, so that a ratio is read against the placement it ran in.
+ * It is a guide, not a classifier: the host can move the vCPUs during a
+ * measurement, and 100–160 ns readings have come with the fast step too.
  *
  *   deno run -A bench/core_distance.ts               # one figure
  *   deno run -A bench/core_distance.ts --watch 60    # one a second for 60 s
