@@ -41,7 +41,7 @@ function logger(): { lines: string[]; log: (line: string) => void } {
 
 /**
  * A one-seed ResNet-18 study of the given augment levels (the first is the
- * baseline) and one schedule, with `fixed` settings.
+ * baseline) and one schedule, at 28 px and batch 8 unless `fixed` says otherwise.
  */
 function resnetStudy(
   augment: AugmentLevel[],
@@ -52,7 +52,7 @@ function resnetStudy(
     axes: { augment, schedule: [schedule], backbone: ["resnet18"] },
     baseline: { augment: augment[0], schedule, backbone: "resnet18" },
     seeds: [0],
-    fixed,
+    fixed: { imageSize: 28, batchSize: 8, ...fixed },
   });
 }
 
@@ -234,9 +234,7 @@ Deno.test("a killed worker's claim is taken over and its run resumes from the ch
 Deno.test("runStudy waits for a run another worker holds, and takes it over when its heartbeat stops", async () => {
   const out = await Deno.makeTempDir();
   const spec = resnetStudy(["none"], "constant", {
-    imageSize: 28,
     epochs: 1,
-    batchSize: 8,
     maxStepsPerEpoch: 1,
     minEpochs: 0,
   });
@@ -270,18 +268,12 @@ Deno.test("runStudy waits for a run another worker holds, and takes it over when
 
 Deno.test("a run moved to more threads mid-run (cores freed) resumes from its epoch and ends with the same record", async () => {
   const spec = resnetStudy(["basic"], "cosine", {
-    imageSize: 28,
     epochs: 4,
-    batchSize: 8,
     maxStepsPerEpoch: 2,
     minEpochs: 4,
   });
-  const [one, two] = [
-    await createBackend("cpu", { threads: 1 }),
-    await createBackend("cpu", {
-      threads: 2,
-    }),
-  ];
+  const one = await createBackend("cpu", { threads: 1 });
+  const two = await createBackend("cpu", { threads: 2 });
   const [plain, moved] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   const { lines, log } = logger();
   try {
@@ -316,9 +308,7 @@ Deno.test("a run moved to more threads mid-run (cores freed) resumes from its ep
 
 Deno.test("a more-threads offer that fails leaves the run where it is; the run is recorded ok", async () => {
   const spec = resnetStudy(["none"], "constant", {
-    imageSize: 28,
     epochs: 3,
-    batchSize: 8,
     maxStepsPerEpoch: 1,
     minEpochs: 3,
   });
@@ -376,9 +366,7 @@ Deno.test("runWorkerProcesses passes a finished worker's cores on to one still t
 Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {
   const out = await Deno.makeTempDir();
   const spec = resnetStudy(["none", "basic", "heavy"], "constant", {
-    imageSize: 28,
     epochs: 1,
-    batchSize: 8,
     maxStepsPerEpoch: 1,
     minEpochs: 0,
   });
