@@ -9,6 +9,7 @@
 
 import { ModelContext } from "../nn/context.ts";
 import type { Model } from "../nn/model.ts";
+import type { Graph } from "../onnx/graph.ts";
 import { sigmoid, softmax } from "../onnx/ops.ts";
 import { modelSpec } from "./spec.ts";
 
@@ -47,6 +48,21 @@ export function exportOnnx(
   weights: ReadonlyMap<string, Float32Array>,
   options: ExportOnnxOptions = {},
 ): Uint8Array {
+  return exportGraph(model, weights, options).toModel({
+    metadata: exportMetadata(model, options),
+  });
+}
+
+/**
+ * The graph {@linkcode exportOnnx} encodes (weights as constants, dynamic
+ * batch), for programs that rewrite it before compiling (e.g. the frozen
+ * eval program). Same checks and errors as `exportOnnx`.
+ */
+export function exportGraph(
+  model: Model,
+  weights: ReadonlyMap<string, Float32Array>,
+  options: ExportOnnxOptions = {},
+): Graph {
   const outputs = options.outputs ?? ["logits", "probs"];
   if (outputs.length === 0) {
     throw new Error("exportOnnx: outputs is empty; ask for logits and/or probs");
@@ -97,14 +113,20 @@ export function exportOnnx(
       );
     } else throw new Error(`exportOnnx: unknown output "${name}"; choose logits and/or probs`);
   }
-  return ctx.graph.toModel({
-    metadata: {
-      ...options.metadata,
-      ...(options.probs === "sigmoid" ? { "medtune.probs": "sigmoid" } : {}),
-      "medtune.model": model.name,
-      "medtune.config": JSON.stringify(model.config),
-    },
-  });
+  return ctx.graph;
+}
+
+/** The `metadata_props` of an export: the caller's, then the model's name and config. */
+function exportMetadata(
+  model: Model,
+  options: Pick<ExportOnnxOptions, "metadata" | "probs"> = {},
+): Record<string, string> {
+  return {
+    ...options.metadata,
+    ...(options.probs === "sigmoid" ? { "medtune.probs": "sigmoid" } : {}),
+    "medtune.model": model.name,
+    "medtune.config": JSON.stringify(model.config),
+  };
 }
 
 function missingNames(model: Model, weights: ReadonlyMap<string, Float32Array>): string[] {

@@ -23,6 +23,11 @@ export {
   type NchwcLoweringOptions,
 } from "./nchwc.ts";
 export {
+  denseTinyMapConvs,
+  type TinyMapConvOptions,
+  type TinyMapConvRewrite,
+} from "./tiny_map_convs.ts";
+export {
   type AdapterSummary,
   createWasmBackend,
   createWebGpuBackend,

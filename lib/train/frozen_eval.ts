@@ -14,9 +14,10 @@
  * @module
  */
 
-import { exportOnnx } from "../models/export.ts";
+import { exportGraph } from "../models/export.ts";
 import type { Model } from "../nn/model.ts";
 import type { Backend, BackendSession, DeviceTensor } from "../runtime/backend.ts";
+import { denseTinyMapConvs } from "../runtime/tiny_map_convs.ts";
 
 /** When {@linkcode TrainingSession.predict} uses a frozen program. */
 export type FrozenEvalPolicy = "auto" | "always" | "never";
@@ -47,7 +48,8 @@ export class FrozenEval {
     weights: ReadonlyMap<string, Float32Array>,
     options: FrozenEvalOptions,
   ): Promise<FrozenEval> {
-    const bytes = exportOnnx(model, weights, { outputs: ["probs"], probs: options.probs });
+    const graph = exportGraph(model, weights, { outputs: ["probs"], probs: options.probs });
+    const bytes = denseTinyMapConvs(graph).graph.toModel();
     const session = await backend.createSession(bytes, {
       label: options.label ?? `frozen eval program of ${model.name}`,
     });
