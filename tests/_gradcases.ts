@@ -191,6 +191,22 @@ export const CASES: GradCase[] = [
     group: 4,
   }),
   ...convCase("depthwise 5x5", [1, 3, 8, 8], [3, 1, 5, 5], { pads: [2, 2, 2, 2], group: 3 }, false),
+  // Depthwise dW from (input, output) position pairs on small maps, and from
+  // patches past DEPTHWISE_PAIRS_MAX pairs (17×17 maps: 83,521).
+  ...convCase("depthwise 5x5 stride 2 at 2x2, asymmetric pads", [2, 3, 2, 2], [3, 1, 5, 5], {
+    strides: [2, 2],
+    pads: [2, 1, 1, 2],
+    group: 3,
+  }),
+  ...convCase("depthwise 3x3 dilated at 1x1", [3, 2, 1, 1], [2, 1, 3, 3], {
+    pads: [2, 2, 2, 2],
+    dilations: [2, 2],
+    group: 2,
+  }),
+  ...convCase("depthwise 3x3 at 17x17 (patches)", [1, 2, 17, 17], [2, 1, 3, 3], {
+    pads: [1, 1, 1, 1],
+    group: 2,
+  }, false),
   {
     name: "MaxPool 3x3 stride 2 pad 1",
     build: (g) =>
