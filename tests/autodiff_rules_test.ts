@@ -60,6 +60,35 @@ Deno.test("slice gradients that tile an axis are joined by one Concat; a gap kee
   }
 });
 
+Deno.test("a pooled gradient spread over the map is added by broadcasting, not by an Expand", async () => {
+  const backend = await createBackend("cpu", { threads: 1 });
+  // Squeeze-excite's shape: x reaches the loss directly and through its global average.
+  // `pooledFirst` orders the contributions the other way round (the Expand's comes first).
+  for (const pooledFirst of [false, true]) {
+    const forward = (g: Graph) => {
+      const x = g.input("x", "float32", [2, 3, 4, 4]);
+      const w = g.input("w", "float32", [2, 3, 4, 4]);
+      const gate = op.sigmoid(op.globalAveragePool(x));
+      const direct = op.mul(op.mul(x, w), gate);
+      const pooled = op.mul(op.globalAveragePool(x), 0.5); // [2, 3, 1, 1], broadcast by the Add
+      return pooledFirst ? op.add(pooled, direct) : op.add(direct, pooled);
+    };
+    const g = new Graph();
+    const y = forward(g);
+    const before = g.nodes.length;
+    const seed = g.input("dy", "float32", y.shape);
+    const [dx] = gradients(y, [g.inputs[0]], { outputGradient: seed });
+    g.output("dx", dx!);
+    const expands = g.liveNodes().filter((n) => n.op === "Expand" && n.index >= before);
+    assert.equal(expands.length, 0, `pooledFirst=${pooledFirst}: ${expands.length} Expand nodes`);
+    const report = await checkGradients(backend, (g) => {
+      const out = forward(g);
+      return op.reduceSum(op.mul(out, out), op.allAxes(out), { keepdims: false });
+    }, { seed: 7, probes: 16 });
+    assert.ok(report.ok, `pooledFirst=${pooledFirst}: ${JSON.stringify(report.entries)}`);
+  }
+});
+
 Deno.test("probeIndices takes every corner and edge extreme, then distinct random elements", () => {
   // [3, 4, 5]: strides 20, 5, 1.
   const probes = probeIndices([3, 4, 5], 12, new Rng(4));

@@ -12,7 +12,7 @@
  */
 
 import { type CustomGradient, formatShape, type Node, type Tensor } from "../onnx/graph.ts";
-import { add, concat, full } from "../onnx/ops.ts";
+import { add, concat, expand, full } from "../onnx/ops.ts";
 import { RULES } from "./rules.ts";
 import type { ConvInputGrad, ConvWeightGrad, VjpContext } from "./vjp.ts";
 
@@ -134,19 +134,31 @@ class Partials {
   /**
    * The sum of `t`'s contributions (Add nodes), or null when none reached it.
    * Slice gradients that tile one axis (ViT's q, k and v out of one qkv) are
-   * joined by one Concat instead of padded to the full shape and added.
+   * joined by one Concat instead of padded to the full shape and added. A
+   * contribution that is an Expand (a pooled gradient spread over the map)
+   * is added by broadcasting its source instead: the same additions in the
+   * same order, one pass over the map less (EfficientNet-B0's squeeze-excite
+   * blocks: 17 Expands, 10.6 ms of a 64 px step at 1 thread).
    */
   total(t: Tensor): Tensor | null {
     const parts = this.#parts.get(t);
     if (!parts || parts.length === 0) return null;
     let sum = parts.length > 1 ? concatOfTiles(parts) : null;
     if (!sum) {
-      sum = parts[0];
-      for (let i = 1; i < parts.length; i++) sum = add(sum, parts[i]);
+      // Same additions in the same order: only where each Expand's copies are made moves.
+      sum = expandSource(parts[0]) ?? parts[0];
+      for (let i = 1; i < parts.length; i++) sum = add(sum, expandSource(parts[i]) ?? parts[i]);
+      sum = expand(sum, t.shape);
     }
     this.#parts.set(t, [sum]);
     return sum;
   }
+}
+
+/** The input of `t`'s Expand node, or undefined when `t` is not an Expand's output. */
+function expandSource(t: Tensor): Tensor | undefined {
+  const node = t.graph.producer(t);
+  return node?.op === "Expand" && !node.domain && node.inputs[0] ? node.inputs[0] : undefined;
 }
 
 /**
