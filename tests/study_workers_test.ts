@@ -363,6 +363,38 @@ Deno.test("runWorkerProcesses passes a finished worker's cores on to one still t
   assert.ok(!out.some((l) => l.includes(WORKER_READY_LINE)), "the ready line is not relayed");
 });
 
+Deno.test("runWorkerProcesses: cores freed before another worker is ready go to it once it is", async () => {
+  // Worker 1 ends at once; worker 2 says it is ready only 1.5 s later (a slow start).
+  const script = `
+    let got = 0;
+    if (Deno.env.get("MEDTUNE_WORKER") === "2") await new Promise((r) => setTimeout(r, 1500));
+    Deno.addSignalListener("SIGUSR1", () => got++);
+    console.log("${WORKER_READY_LINE}");
+    await new Response(Deno.stdin.readable).text();
+    if (Deno.env.get("MEDTUNE_WORKER") === "1") {
+      console.log("trained 0 run(s); nothing left to claim");
+      Deno.exit(0);
+    }
+    const end = Date.now() + 20_000;
+    while (!got && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    console.log("signals " + got);
+    Deno.exit(0);
+  `;
+  const out: string[] = [];
+  const exits = await runWorkerProcesses({ threads: 1 } as unknown as WorkerJob, {
+    workers: 2,
+    out: (line) => out.push(line),
+    err: (line) => out.push(line),
+    command: [Deno.execPath(), "eval", script],
+    shareFreedCores: true,
+  });
+  assert.deepEqual(exits.map((e) => e.code), [0, 0], out.join("\n"));
+  const ended = out.indexOf("[worker 1] trained 0 run(s); nothing left to claim");
+  const passed = out.indexOf("[worker 1] done: its cores go to worker 2");
+  assert.ok(ended >= 0 && passed > ended, out.join("\n"));
+  assert.ok(out.includes("[worker 2] signals 1"), out.join("\n"));
+});
+
 Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {
   const out = await Deno.makeTempDir();
   const spec = resnetStudy(["none", "basic", "heavy"], "constant", {

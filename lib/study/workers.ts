@@ -222,6 +222,8 @@ export async function runWorkerProcesses(
       relayLines(child.stdout, (line) => {
         if (line === WORKER_READY_LINE) {
           ready.set(worker, { child, shares: 0 });
+          // Cores freed before any worker could take them go to the first that can.
+          while (unclaimed.length > 0 && passOnCores(unclaimed[0])) unclaimed.shift();
           return;
         }
         const reported = parseThroughputLine(line);
@@ -245,21 +247,27 @@ export async function runWorkerProcesses(
       ...(status.code && lastError ? { lastError } : {}),
     };
     ready.delete(worker);
-    if (exit.code === 0 && options.shareFreedCores) passOnCores(worker);
+    if (exit.code === 0 && options.shareFreedCores && !passOnCores(worker)) unclaimed.push(worker);
     options.onExit?.(exit);
     return exit;
   };
   // Workers that handle SIGUSR1 and are still running, with the shares passed to each.
   const ready = new Map<number, { child: Deno.ChildProcess; shares: number }>();
-  const passOnCores = (from: number) => {
+  // Workers that ended while no other had said it was ready (a fast worker can
+  // find nothing to claim before a slow one has started): their cores wait.
+  const unclaimed: number[] = [];
+  /** Pass `from`'s cores to the ready worker with the fewest shares; false if none took them. */
+  const passOnCores = (from: number): boolean => {
     const to = [...ready.entries()].sort((a, b) => a[1].shares - b[1].shares || a[0] - b[0])[0];
-    if (!to) return;
+    if (!to) return false;
     try {
       to[1].child.kill("SIGUSR1");
       to[1].shares++;
       write(options.out, `[worker ${from}] done: its cores go to worker ${to[0]}`);
+      return true;
     } catch {
       // It has just ended: nobody to pass them to.
+      return false;
     }
   };
   // Lines held back until `holdOutput` settles, in the order they came.
