@@ -26,7 +26,8 @@
  * @module
  */
 
-import { Graph, type Node, type Tensor } from "../onnx/graph.ts";
+import type { Graph, Node, Tensor } from "../onnx/graph.ts";
+import { GraphRewrite } from "../onnx/rewrite.ts";
 import type { AttributeValue } from "../onnx/proto.ts";
 import {
   add,
@@ -400,32 +401,25 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
   if (!plans.some((p) => p) && !tapTransposes.some((t) => t)) {
     return { graph, lowered: 0, loweredTransposes: 0 };
   }
-  const out = new Graph({ name: graph.name, dynamicBatch: graph.dynamicBatch });
-  const map = new Map<Tensor, Tensor>();
-  const get = (t: Tensor): Tensor => {
-    const mapped = map.get(t);
-    if (!mapped) throw new Error(`lowerConvsToNchwc: ${t} is used before it is defined`);
-    return mapped;
-  };
-  for (const t of graph.inputs) map.set(t, out.input(t.name, t.dtype, t.shape));
   // Small constants (shapes, one-hot kernels) are shared by value, so the
   // gradient rules' patches and the GEMM forms' patches are the same nodes.
-  for (const [t, data] of graph.constants) {
-    map.set(
-      t,
+  const rewrite = new GraphRewrite(graph, {
+    label: "lowerConvsToNchwc",
+    constant: (out, t, data) =>
       data.length <= 1024
         ? out.sharedConstant(data, t.shape, t.dtype)
         : out.constant(data, t.shape, t.dtype),
-    );
-  }
-  const ctx: Lowering = { source: graph, out, block, get, weights: new Map() };
+  });
+  const get = (t: Tensor) => rewrite.get(t);
+  const ctx: Lowering = { source: graph, out: rewrite.out, block, get, weights: new Map() };
   let lowered = 0, loweredTransposes = 0;
+  const operands = (node: Node) =>
+    node.inputs.map((t) => (t ? get(t) : null)) as [Tensor, Tensor, Tensor | null];
   graph.nodes.forEach((node, i) => {
     const how = plans[i];
-    const inputs = node.inputs.map((t) => (t ? get(t) : null));
     if (tapTransposes[i]) {
-      const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
-      map.set(
+      const [x, w, b] = operands(node);
+      rewrite.set(
         node.outputs[0],
         convTransposeAsTapGemms({ node, x, w, b, tap: (t) => weightTap(ctx, w, t) }),
       );
@@ -433,19 +427,12 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
       return;
     }
     if (!how) {
-      const results = out.addNode(
-        node.op,
-        inputs,
-        node.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape })),
-        { ...node.attrs },
-        node.domain,
-      );
-      node.outputs.forEach((t, k) => map.set(t, results[k]));
+      rewrite.copy(node);
       return;
     }
-    const [x, w, b] = inputs as [Tensor, Tensor, Tensor | null];
+    const [x, w, b] = operands(node);
     const y = node.outputs[0];
-    map.set(
+    rewrite.set(
       y,
       how.layout === "gemm"
         ? smallMapConv(ctx, {
@@ -460,8 +447,7 @@ export function lowerConvsToNchwc(graph: Graph, options: NchwcLoweringOptions): 
     );
     lowered++;
   });
-  for (const [name, t] of graph.outputs) out.output(name, get(t));
-  return { graph: out, lowered, loweredTransposes };
+  return { graph: rewrite.finish(), lowered, loweredTransposes };
 }
 
 /** A Conv's weight in the blocked layout, padded to the planned channels (shared per weight). */

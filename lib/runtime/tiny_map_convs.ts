@@ -20,7 +20,8 @@
  * @module
  */
 
-import { Graph, type Node, type Shape, type Tensor } from "../onnx/graph.ts";
+import type { Graph, Node, Shape, Tensor } from "../onnx/graph.ts";
+import { GraphRewrite } from "../onnx/rewrite.ts";
 import { gemm, reshape } from "../onnx/ops.ts";
 
 /** Options of {@linkcode denseTinyMapConvs}. */
@@ -209,32 +210,22 @@ export function denseTinyMapConvs(
   if (!plans.some((p) => p)) return { graph, rewritten: 0, foldedBatchNorms: 0 };
   const readers = new Map<Tensor, Node[]>();
   for (const n of graph.nodes) {
-    for (const t of n.inputs) if (t) readers.set(t, [...(readers.get(t) ?? []), n]);
+    for (const t of n.inputs) {
+      if (!t) continue;
+      const list = readers.get(t);
+      if (list) list.push(n);
+      else readers.set(t, [n]);
+    }
   }
   const graphOutputs = new Set(graph.outputs.values());
-  const out = new Graph({ name: graph.name, dynamicBatch: graph.dynamicBatch });
-  const map = new Map<Tensor, Tensor>();
-  const get = (t: Tensor): Tensor => {
-    const mapped = map.get(t);
-    if (!mapped) throw new Error(`denseTinyMapConvs: ${t} is used before it is defined`);
-    return mapped;
-  };
-  for (const t of graph.inputs) map.set(t, out.input(t.name, t.dtype, t.shape));
-  for (const [t, data] of graph.constants) map.set(t, out.constant(data, t.shape, t.dtype));
+  const rewrite = new GraphRewrite(graph, { label: "denseTinyMapConvs" });
   const folded = new Set<Node>();
   let rewritten = 0;
   graph.nodes.forEach((node, i) => {
     if (folded.has(node)) return;
     const plan = plans[i];
     if (!plan) {
-      const results = out.addNode(
-        node.op,
-        node.inputs.map((t) => (t ? get(t) : null)),
-        node.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape })),
-        { ...node.attrs },
-        node.domain,
-      );
-      node.outputs.forEach((t, k) => map.set(t, results[k]));
+      rewrite.copy(node);
       return;
     }
     const [x, weight, bias] = node.inputs as [Tensor, Tensor, Tensor | null | undefined];
@@ -251,20 +242,19 @@ export function denseTinyMapConvs(
     );
     const rows = plan.c * plan.h * plan.w;
     const cols = plan.m * plan.oh * plan.ow;
-    const flat = reshape(get(x), [x.shape[0], rows]);
+    const flat = reshape(rewrite.get(x), [x.shape[0], rows]);
     const product = gemm(
       flat,
-      out.constant(matrix, [rows, cols]),
-      out.constant(vector, [cols]),
+      rewrite.out.constant(matrix, [rows, cols]),
+      rewrite.out.constant(vector, [cols]),
       {},
     );
     const result = reshape(product, y.shape as Shape);
     if (bn) {
       folded.add(bn.node);
-      map.set(bn.node.outputs[0], result);
-    } else map.set(y, result);
+      rewrite.set(bn.node.outputs[0], result);
+    } else rewrite.set(y, result);
     rewritten++;
   });
-  for (const [name, t] of graph.outputs) out.output(name, get(t));
-  return { graph: out, rewritten, foldedBatchNorms: folded.size };
+  return { graph: rewrite.finish(), rewritten, foldedBatchNorms: folded.size };
 }
