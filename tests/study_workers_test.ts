@@ -332,10 +332,15 @@ Deno.test("a more-threads offer that fails leaves the run where it is; the run i
   }
 });
 
-Deno.test("runWorkerProcesses passes a finished worker's cores on to one still training (SIGUSR1)", async () => {
-  // Stand-in workers: 1 ends at once; 2 waits for the signal and says how many it got.
+/**
+ * Two stand-in workers with `shareFreedCores`: 1 ends at once; 2 says it is
+ * ready after `readyDelayMs`, then waits up to `waitMs` for SIGUSR1 and says
+ * how many it got. Returns the exits and every relayed line.
+ */
+async function standInWorkers(readyDelayMs: number, waitMs: number) {
   const script = `
     let got = 0;
+    if (Deno.env.get("MEDTUNE_WORKER") === "2") await new Promise((r) => setTimeout(r, ${readyDelayMs}));
     Deno.addSignalListener("SIGUSR1", () => got++);
     console.log("${WORKER_READY_LINE}");
     await new Response(Deno.stdin.readable).text();
@@ -343,39 +348,7 @@ Deno.test("runWorkerProcesses passes a finished worker's cores on to one still t
       console.log("trained 0 run(s); nothing left to claim");
       Deno.exit(0);
     }
-    const end = Date.now() + 60_000;
-    while (!got && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    console.log("signals " + got);
-    Deno.exit(0);
-  `;
-  const out: string[] = [];
-  const job = { threads: 1 } as unknown as WorkerJob;
-  const exits = await runWorkerProcesses(job, {
-    workers: 2,
-    out: (line) => out.push(line),
-    err: (line) => out.push(line),
-    command: [Deno.execPath(), "eval", script],
-    shareFreedCores: true,
-  });
-  assert.deepEqual(exits.map((e) => e.code), [0, 0], out.join("\n"));
-  assert.ok(out.includes("[worker 1] done: its cores go to worker 2"), out.join("\n"));
-  assert.ok(out.includes("[worker 2] signals 1"), out.join("\n"));
-  assert.ok(!out.some((l) => l.includes(WORKER_READY_LINE)), "the ready line is not relayed");
-});
-
-Deno.test("runWorkerProcesses: cores freed before another worker is ready go to it once it is", async () => {
-  // Worker 1 ends at once; worker 2 says it is ready only 1.5 s later (a slow start).
-  const script = `
-    let got = 0;
-    if (Deno.env.get("MEDTUNE_WORKER") === "2") await new Promise((r) => setTimeout(r, 1500));
-    Deno.addSignalListener("SIGUSR1", () => got++);
-    console.log("${WORKER_READY_LINE}");
-    await new Response(Deno.stdin.readable).text();
-    if (Deno.env.get("MEDTUNE_WORKER") === "1") {
-      console.log("trained 0 run(s); nothing left to claim");
-      Deno.exit(0);
-    }
-    const end = Date.now() + 20_000;
+    const end = Date.now() + ${waitMs};
     while (!got && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     console.log("signals " + got);
     Deno.exit(0);
@@ -388,6 +361,20 @@ Deno.test("runWorkerProcesses: cores freed before another worker is ready go to 
     command: [Deno.execPath(), "eval", script],
     shareFreedCores: true,
   });
+  return { exits, out };
+}
+
+Deno.test("runWorkerProcesses passes a finished worker's cores on to one still training (SIGUSR1)", async () => {
+  const { exits, out } = await standInWorkers(0, 60_000);
+  assert.deepEqual(exits.map((e) => e.code), [0, 0], out.join("\n"));
+  assert.ok(out.includes("[worker 1] done: its cores go to worker 2"), out.join("\n"));
+  assert.ok(out.includes("[worker 2] signals 1"), out.join("\n"));
+  assert.ok(!out.some((l) => l.includes(WORKER_READY_LINE)), "the ready line is not relayed");
+});
+
+Deno.test("runWorkerProcesses: cores freed before another worker is ready go to it once it is", async () => {
+  // Worker 2 says it is ready only 1.5 s after worker 1 could end (a slow start).
+  const { exits, out } = await standInWorkers(1500, 20_000);
   assert.deepEqual(exits.map((e) => e.code), [0, 0], out.join("\n"));
   const ended = out.indexOf("[worker 1] trained 0 run(s); nothing left to claim");
   const passed = out.indexOf("[worker 1] done: its cores go to worker 2");
