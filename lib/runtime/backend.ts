@@ -39,8 +39,15 @@ export interface DeviceTensor {
 
 /** An ONNX Runtime inference session as medtune uses it. */
 export interface BackendSession {
-  /** Run with named feeds; returns the named outputs. */
-  run(feeds: Record<string, DeviceTensor>): Promise<Record<string, DeviceTensor>>;
+  /**
+   * Run with named feeds; returns the named outputs. `outputs` names outputs
+   * to write into given host tensors in place (onnxruntime's preallocated
+   * outputs; only the cpu backend takes them).
+   */
+  run(
+    feeds: Record<string, DeviceTensor>,
+    outputs?: Readonly<Record<string, DeviceTensor>>,
+  ): Promise<Record<string, DeviceTensor>>;
   /** Free the session. */
   release(): Promise<void>;
 }

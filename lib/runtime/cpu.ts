@@ -196,8 +196,14 @@ export async function createCpuBackend(options: CpuBackendOptions = {}): Promise
           }`,
         );
       }
+      // Every output, fetched by onnxruntime (null) unless preallocated.
+      const fetchAll: Record<string, null> = {};
+      for (const name of session.outputNames as string[]) fetchAll[name] = null;
       return {
-        run: (feeds) => session.run(feeds),
+        run: (feeds, outputs) =>
+          outputs && Object.keys(outputs).length
+            ? session.run(feeds, { ...fetchAll, ...outputs })
+            : session.run(feeds),
         release: () => session.release(),
       };
     },

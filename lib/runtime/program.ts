@@ -19,6 +19,8 @@ import { findRefusedNodes } from "./diagnose.ts";
 /** Named tensors kept on a backend's device. */
 export class StateStore {
   #tensors = new Map<string, { tensor: DeviceTensor; shape: Shape }>();
+  /** Keys whose data lives in caller-owned host memory (see {@linkcode pin}). */
+  #pinned = new Map<string, TensorData>();
 
   /** A store on `backend`. */
   constructor(
@@ -26,13 +28,51 @@ export class StateStore {
     readonly backend: Backend,
   ) {}
 
-  /** Upload `data` as `key`, replacing (and disposing) any previous tensor. */
+  /**
+   * Upload `data` as `key`, replacing (and disposing) any previous tensor;
+   * for a pinned key, copy `data` into its memory.
+   */
   set(key: string, data: TensorData, shape: Shape): void {
+    const pinned = this.#pinned.get(key);
+    if (pinned) {
+      if (data.length !== pinned.length || sizeOf(shape) !== pinned.length) {
+        throw new Error(
+          `state "${key}": ${data.length} values for ${formatShape(shape)} do not fit its ${
+            formatShape(this.shape(key))
+          }`,
+        );
+      }
+      pinned.set(data as never);
+      return;
+    }
     this.replace(key, this.backend.upload(data, shape), shape);
+  }
+
+  /**
+   * Keep `key` in `memory`, host memory the caller owns and updates in place
+   * (the cpu backend's optimizer arena): the store's tensor wraps it without
+   * copying, programs read it where it is, and `set` copies into it. Only
+   * for backends whose tensors live in host memory (`cpu`).
+   */
+  pin(key: string, memory: TensorData, shape: Shape): void {
+    if (this.backend.name !== "cpu") {
+      throw new Error(`state "${key}": only the cpu backend can keep state in host memory`);
+    }
+    this.delete(key);
+    this.#tensors.set(key, { tensor: this.backend.upload(memory, shape), shape: [...shape] });
+    this.#pinned.set(key, memory);
+  }
+
+  /** Whether `key` is pinned to host memory (see {@linkcode pin}). */
+  isPinned(key: string): boolean {
+    return this.#pinned.has(key);
   }
 
   /** Put a device tensor under `key`, disposing the previous one. */
   replace(key: string, tensor: DeviceTensor, shape: Shape = tensor.dims): void {
+    if (this.#pinned.has(key)) {
+      throw new Error(`state "${key}" is pinned to host memory; set its values instead`);
+    }
     const old = this.#tensors.get(key);
     this.#tensors.set(key, { tensor, shape: [...shape] });
     if (old && old.tensor !== tensor) old.tensor.dispose();
@@ -78,12 +118,14 @@ export class StateStore {
   delete(key: string): void {
     this.#tensors.get(key)?.tensor.dispose();
     this.#tensors.delete(key);
+    this.#pinned.delete(key);
   }
 
   /** Dispose every tensor. */
   dispose(): void {
     for (const { tensor } of this.#tensors.values()) tensor.dispose();
     this.#tensors.clear();
+    this.#pinned.clear();
   }
 }
 
@@ -93,6 +135,12 @@ export interface ProgramBindings {
   state?: Readonly<Record<string, string>>;
   /** Graph output name → state key replaced after each run. */
   updates?: Readonly<Record<string, string>>;
+  /**
+   * Graph output name → host memory it is written into on each run, in
+   * place (onnxruntime's preallocated outputs; the cpu backend only). These
+   * outputs are not returned by `run`.
+   */
+  outputs?: Readonly<Record<string, TensorData>>;
   /** A name for errors, e.g. `train step (resnet18, batch 32)`. */
   label?: string;
 }
@@ -135,6 +183,16 @@ export class Program {
         throw new Error(`${label}: update binding "${name}" is not an output`);
       }
     }
+    const preallocated: Record<string, DeviceTensor> = {};
+    for (const [name, memory] of Object.entries(bindings.outputs ?? {})) {
+      const out = graph.outputs.get(name);
+      if (!out) throw new Error(`${label}: output binding "${name}" is not an output`);
+      if (name in updates) throw new Error(`${label}: output "${name}" is bound twice`);
+      if (backend.name !== "cpu") {
+        throw new Error(`${label}: only the cpu backend writes outputs into host memory`);
+      }
+      preallocated[name] = backend.hostTensor(memory, out.shape);
+    }
     const model = (backend.lower ? backend.lower(graph) : graph).toModel();
     let session: BackendSession;
     try {
@@ -150,7 +208,16 @@ export class Program {
       );
     }
     const inputs = graph.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
-    return new Program(backend, session, label, inputs, [...graph.outputs.keys()], state, updates);
+    return new Program(
+      backend,
+      session,
+      label,
+      inputs,
+      [...graph.outputs.keys()],
+      state,
+      updates,
+      preallocated,
+    );
   }
 
   private constructor(
@@ -164,6 +231,7 @@ export class Program {
     readonly outputNames: readonly string[],
     private readonly state: Readonly<Record<string, string>>,
     private readonly updates: Readonly<Record<string, string>>,
+    private readonly preallocated: Readonly<Record<string, DeviceTensor>>,
   ) {}
 
   /** Names and shapes of the inputs fed from the host each run. */
@@ -202,9 +270,10 @@ export class Program {
       }
       ortFeeds[input.name] = this.backend.hostTensor(data, input.shape);
     }
-    const results = await this.session.run(ortFeeds);
+    const results = await this.session.run(ortFeeds, this.preallocated);
     const host: Record<string, TensorData> = {};
     for (const name of this.outputNames) {
+      if (name in this.preallocated) continue;
       const tensor = results[name];
       const key = this.updates[name];
       if (key !== undefined) store.replace(key, tensor);

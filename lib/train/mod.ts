@@ -41,6 +41,12 @@ export {
 } from "./session.ts";
 export type { TrainGraphOptions } from "./programs.ts";
 export {
+  type ArenaParam,
+  WasmAdamW,
+  type WasmAdamWOptions,
+  type WasmAdamWScalars,
+} from "./wasm_adamw.ts";
+export {
   FROZEN_EVAL_MIN_IMAGES,
   FrozenEval,
   type FrozenEvalOptions,

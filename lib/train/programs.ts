@@ -25,6 +25,7 @@ import {
   adamWUpdate,
   clipByGlobalNorm,
   type OptimizerConfig,
+  optimizerStateKeys,
   type OptimizerUpdate,
   sgdUpdate,
 } from "./optim.ts";
@@ -56,6 +57,14 @@ export interface TrainGraphOptions {
    * `predict(x, n, { ema: true })`.
    */
   emaDecay?: number;
+  /**
+   * Leave the AdamW update out of the graph: the train program outputs each
+   * parameter's raw gradient (`grad:<name>`) and the clipping factor
+   * (`grad_scale`, with clipping), and the caller updates parameters,
+   * moments and the parameters' EMA itself (`WasmAdamW`, the cpu backend's
+   * default). Buffers and their EMA stay in the graph. AdamW only.
+   */
+  hostOptimizer?: boolean;
 }
 
 /** Prefixes of the state store's keys for parameters, buffers and their EMA. */
@@ -75,7 +84,15 @@ export interface TrainGraph extends StateWiring {
   ctx: ModelContext;
   /** Shape of every optimizer state tensor by state key. */
   optimizerState: Map<string, readonly number[]>;
+  /**
+   * With `hostOptimizer`: parameter name → the output holding its raw
+   * gradient (empty otherwise).
+   */
+  gradOutputs: Map<string, string>;
 }
+
+/** The train graph's output of the clipping factor, with `hostOptimizer` and clipping. */
+export const GRAD_SCALE_OUTPUT = "grad_scale";
 
 /** The eval graph and its state inputs. */
 export interface EvalGraph {
@@ -107,16 +124,71 @@ export function buildTrainGraph(
   const logits = model.build(ctx, x);
   checkLogits(model, logits, b);
   const { loss, probs } = lossOf(logits, targets, options);
-  const { update, norm } = optimizerStep(ctx, loss, backend, model, options);
   g.output("loss", loss);
   g.output("probs", probs);
+  if (options.hostOptimizer) return hostOptimizerGraph(ctx, loss, backend, model, options);
+  const { update, norm } = optimizerStep(ctx, loss, backend, model, options);
   g.output("grad_norm", norm);
   const wiring = wireTrainState(ctx, update);
   if (options.emaDecay !== undefined) addEma(ctx, update, wiring, options.emaDecay);
   const optimizerState = new Map<string, readonly number[]>(
     update.stateInputs.map((s) => [s.key, s.input.shape]),
   );
-  return { ctx, ...wiring, optimizerState };
+  return { ctx, ...wiring, optimizerState, gradOutputs: new Map() };
+}
+
+/**
+ * The rest of a `hostOptimizer` train graph: gradients, their norm and
+ * clipping factor as outputs; parameters are inputs only; buffers are
+ * updated (and averaged) in the graph.
+ */
+function hostOptimizerGraph(
+  ctx: ModelContext,
+  loss: Tensor,
+  backend: Backend,
+  model: Model,
+  options: TrainGraphOptions,
+): TrainGraph {
+  if (options.optimizer.name !== "adamw") {
+    throw new Error(`hostOptimizer: only AdamW runs on the host, not ${options.optimizer.name}`);
+  }
+  const g = ctx.graph;
+  const params = [...ctx.params.values()];
+  const grads = parameterGradients(ctx, loss, backend, model, options);
+  const clipped = clipByGlobalNorm(grads, options.clipGradNorm ?? Infinity);
+  g.output("grad_norm", clipped.norm);
+  if (clipped.scale) g.output(GRAD_SCALE_OUTPUT, clipped.scale);
+  const gradOutputs = new Map<string, string>();
+  const state: Record<string, string> = {};
+  const updates: Record<string, string> = {};
+  params.forEach((p, i) => {
+    const out = `grad:${p.info.name}`;
+    g.output(out, grads[i]);
+    gradOutputs.set(p.info.name, out);
+    state[p.tensor.name] = STATE_KEY.param + p.info.name;
+  });
+  for (const buf of ctx.buffers.values()) {
+    state[buf.tensor.name] = STATE_KEY.buffer + buf.info.name;
+    if (buf.next) {
+      g.output(`new:${buf.info.name}`, buf.next);
+      updates[`new:${buf.info.name}`] = STATE_KEY.buffer + buf.info.name;
+    }
+  }
+  const wiring = { state, updates };
+  if (options.emaDecay !== undefined) {
+    const buffers = [...ctx.buffers.values()].map((b) => ({
+      key: STATE_KEY.buffer + b.info.name,
+      next: b.next ?? b.tensor,
+    }));
+    averageInGraph(ctx, buffers, wiring, options.emaDecay);
+  }
+  const optimizerState = new Map<string, readonly number[]>();
+  for (const p of params) {
+    for (const key of optimizerStateKeys(options.optimizer, p.info.name)) {
+      optimizerState.set(key, p.info.shape);
+    }
+  }
+  return { ctx, ...wiring, optimizerState, gradOutputs };
 }
 
 /**
@@ -208,14 +280,14 @@ function lossOf(
     });
 }
 
-/** Backward pass, global-norm clipping and the optimizer's update nodes. */
-function optimizerStep(
+/** Every parameter's gradient of `loss`, in declaration order. */
+function parameterGradients(
   ctx: ModelContext,
   loss: Tensor,
   backend: Backend,
   model: Model,
   options: TrainGraphOptions,
-): { update: OptimizerUpdate; norm: Tensor } {
+): Tensor[] {
   const params = [...ctx.params.values()];
   const grads = gradients(loss, params.map((p) => p.tensor), {
     convWeightGrad: options.convWeightGrad ?? (backend.name === "webgpu" ? "dilated" : "im2col"),
@@ -228,14 +300,27 @@ function optimizerStep(
   if (missing.length) {
     throw new Error(`${model.name}: the loss does not depend on ${missing.join(", ")}`);
   }
-  const clipped = clipByGlobalNorm(grads as Tensor[], options.clipGradNorm ?? Infinity);
+  return grads as Tensor[];
+}
+
+/** Backward pass, global-norm clipping and the optimizer's update nodes. */
+function optimizerStep(
+  ctx: ModelContext,
+  loss: Tensor,
+  backend: Backend,
+  model: Model,
+  options: TrainGraphOptions,
+): { update: OptimizerUpdate; norm: Tensor } {
+  const params = [...ctx.params.values()];
+  const grads = parameterGradients(ctx, loss, backend, model, options);
+  const clipped = clipByGlobalNorm(grads, options.clipGradNorm ?? Infinity);
   // AdamW folds the clipping factor into its coefficients (the raw
   // gradients go in, one pass less per parameter); SGD takes clipped ones.
   const adamw = options.optimizer.name === "adamw";
   const withGrads = params.map((p, i) => ({
     name: p.info.name,
     value: p.tensor,
-    grad: adamw ? grads[i]! : clipped.grads[i],
+    grad: adamw ? grads[i] : clipped.grads[i],
     decay: p.info.decay,
   }));
   const update = options.optimizer.name === "adamw"
@@ -281,10 +366,6 @@ function addEma(
   wiring: StateWiring,
   emaDecay: number,
 ): void {
-  if (!(emaDecay > 0 && emaDecay < 1)) {
-    throw new Error(`emaDecay must be in (0, 1), got ${emaDecay}`);
-  }
-  const g = ctx.graph;
   const averaged = [
     ...[...ctx.params.values()].map((p) => ({
       key: STATE_KEY.param + p.info.name,
@@ -295,12 +376,31 @@ function addEma(
       next: b.next ?? b.tensor,
     })),
   ];
+  averageInGraph(ctx, averaged, wiring, emaDecay);
+}
+
+/** Add `ema ← d·ema + (1−d)·next` for each state key to the graph and its wiring. */
+function averageInGraph(
+  ctx: ModelContext,
+  averaged: readonly { key: string; next: Tensor }[],
+  wiring: StateWiring,
+  emaDecay: number,
+): void {
+  checkEmaDecay(emaDecay);
+  const g = ctx.graph;
   for (const { key, next } of averaged) {
     const ema = g.input(STATE_KEY.ema + key, "float32", next.shape);
     wiring.state[ema.name] = STATE_KEY.ema + key;
     const out = `new:${STATE_KEY.ema}${key}`;
     g.output(out, add(mul(ema, emaDecay), mul(next, 1 - emaDecay)));
     wiring.updates[out] = STATE_KEY.ema + key;
+  }
+}
+
+/** Check an EMA decay, in (0, 1). */
+export function checkEmaDecay(emaDecay: number): void {
+  if (!(emaDecay > 0 && emaDecay < 1)) {
+    throw new Error(`emaDecay must be in (0, 1), got ${emaDecay}`);
   }
 }
 

@@ -15,16 +15,18 @@ import { Program, StateStore } from "../runtime/program.ts";
 import { hashSeed, Rng } from "../util/rng.ts";
 import { sizeOf } from "../util/shape.ts";
 import { FROZEN_EVAL_MIN_IMAGES, FrozenEval, type FrozenEvalPolicy } from "./frozen_eval.ts";
-import { optimizerScalars, validateOptimizer } from "./optim.ts";
+import { optimizerScalars, optimizerStateKeys, SCALARS, validateOptimizer } from "./optim.ts";
 import {
   buildEvalGraph,
   buildTrainGraph,
   type EvalGraph,
+  GRAD_SCALE_OUTPUT,
   initialValues,
   STATE_KEY,
   type TrainGraph,
   type TrainGraphOptions,
 } from "./programs.ts";
+import { WasmAdamW } from "./wasm_adamw.ts";
 
 /** Options of {@linkcode TrainingSession.create}. */
 export interface TrainingSessionOptions extends TrainGraphOptions {
@@ -129,11 +131,12 @@ export class TrainingSession {
       throw new Error(`batchSize must be a positive integer, got ${b}`);
     }
     const evalB = options.evalBatchSize ?? b;
-    const train = buildTrainGraph(backend, model, options);
+    const { train, arena } = buildTrainStep(backend, model, options);
     const evalGraph = buildEvalGraph(model, evalB, options.multiLabel ?? false);
     const { trainProgram, evalProgram } = await compilePrograms(backend, model, train, evalGraph, {
       batchSize: b,
       evalBatchSize: evalB,
+      arena,
     });
     const session = new TrainingSession(
       backend,
@@ -144,6 +147,7 @@ export class TrainingSession {
       evalProgram,
       train.optimizerState,
       evalB,
+      arena,
     );
     session.initialize(options.seed ?? 0);
     return session;
@@ -177,10 +181,18 @@ export class TrainingSession {
     private readonly optimizerState: ReadonlyMap<string, readonly number[]>,
     /** Eval batch size. */
     readonly evalBatchSize: number,
+    /** The host AdamW's arena, where the optimizer runs on the host. */
+    private readonly arena: WasmAdamW | null,
   ) {
     this.store = new StateStore(backend);
     this.#seed = options.seed ?? 0;
     this.#evalPrograms.set(evalBatchSize, evalProgram);
+    if (arena) pinToArena(this.store, arena, trainCtx, options);
+  }
+
+  /** Whether AdamW runs on the host (in wasm) instead of inside the train program. */
+  get hostOptimizer(): boolean {
+    return this.arena !== null;
   }
 
   /** Wait for state copies started by `initialize`, `setWeights` or `resetEma`. */
@@ -261,10 +273,11 @@ export class TrainingSession {
     await this.#settle();
     this.step++;
     this.#weightsChanged(true);
+    const scalars = optimizerScalars(this.options.optimizer, this.step, lr);
     const feeds: Record<string, Float32Array> = {
       x: batch.x,
       targets: batch.targets,
-      ...optimizerScalars(this.options.optimizer, this.step, lr),
+      ...scalars,
     };
     // Noise depends only on (seed, step): a resumed run draws the same masks.
     const rng = new Rng(hashSeed(this.#seed, [this.step]));
@@ -276,6 +289,15 @@ export class TrainingSession {
       feeds[info.name] = mask;
     }
     const out = await this.trainProgram.run(this.store, feeds);
+    if (this.arena) {
+      this.arena.step({
+        stepSize: scalars[SCALARS.stepSize][0],
+        epsHat: scalars[SCALARS.epsHat][0],
+        decayFactor: scalars[SCALARS.decayFactor][0],
+        gradScale: (out[GRAD_SCALE_OUTPUT] as Float32Array | undefined)?.[0],
+      });
+      if (this.options.emaDecay !== undefined) this.arena.updateEma(this.options.emaDecay);
+    }
     return {
       loss: (out.loss as Float32Array)[0],
       gradNorm: (out.grad_norm as Float32Array)[0],
@@ -452,18 +474,81 @@ export class TrainingSession {
   }
 }
 
+/**
+ * The train-step graph, with AdamW on the host where `options.hostOptimizer`
+ * asks for it (default: on the cpu backend with AdamW, where the
+ * parameters fit a wasm memory), and the host optimizer's arena then.
+ */
+function buildTrainStep(
+  backend: Backend,
+  model: Model,
+  options: TrainingSessionOptions,
+): { train: TrainGraph; arena: WasmAdamW | null } {
+  const config = options.optimizer;
+  const wanted = options.hostOptimizer ?? (backend.name === "cpu" && config.name === "adamw");
+  if (!wanted || config.name !== "adamw") {
+    if (options.hostOptimizer && config.name !== "adamw") {
+      throw new Error(`hostOptimizer: only AdamW runs on the host, not ${config.name}`);
+    }
+    return {
+      train: buildTrainGraph(backend, model, { ...options, hostOptimizer: false }),
+      arena: null,
+    };
+  }
+  if (backend.name !== "cpu") {
+    throw new Error(`hostOptimizer: only the cpu backend runs the optimizer on the host`);
+  }
+  const train = buildTrainGraph(backend, model, { ...options, hostOptimizer: true });
+  const params = [...train.ctx.params.values()].map((p) => ({
+    name: p.info.name,
+    size: sizeOf(p.info.shape),
+    decay: p.info.decay,
+  }));
+  const ema = options.emaDecay !== undefined;
+  if (!WasmAdamW.fits(params, ema)) {
+    if (options.hostOptimizer) {
+      throw new Error(`hostOptimizer: ${model.name}'s parameters do not fit a 4 GiB wasm memory`);
+    }
+    return {
+      train: buildTrainGraph(backend, model, { ...options, hostOptimizer: false }),
+      arena: null,
+    };
+  }
+  return { train, arena: new WasmAdamW({ params, config, ema }) };
+}
+
+/** Keep parameters, AdamW moments and the parameters' EMA in the host optimizer's arena. */
+function pinToArena(
+  store: StateStore,
+  arena: WasmAdamW,
+  ctx: ModelContext,
+  options: TrainingSessionOptions,
+): void {
+  for (const { info } of ctx.params.values()) {
+    const key = PARAM + info.name;
+    store.pin(key, arena.param(info.name), info.shape);
+    const [m, v] = optimizerStateKeys(options.optimizer, info.name);
+    store.pin(m, arena.moment1(info.name), info.shape);
+    store.pin(v, arena.moment2(info.name), info.shape);
+    if (options.emaDecay !== undefined) store.pin(EMA + key, arena.ema(info.name), info.shape);
+  }
+}
+
 /** Compile the train and eval graphs into programs wired to the state store. */
 async function compilePrograms(
   backend: Backend,
   model: Model,
   train: TrainGraph,
   evalGraph: EvalGraph,
-  sizes: { batchSize: number; evalBatchSize: number },
+  sizes: { batchSize: number; evalBatchSize: number; arena: WasmAdamW | null },
 ): Promise<{ trainProgram: Program; evalProgram: Program }> {
   const label = `${model.name} on ${backend.name}`;
+  const outputs: Record<string, Float32Array> = {};
+  for (const [name, output] of train.gradOutputs) outputs[output] = sizes.arena!.grad(name);
   const trainProgram = await Program.compile(backend, train.ctx.graph, {
     state: train.state,
     updates: train.updates,
+    outputs,
     label: `train step of ${label} (batch ${sizes.batchSize})`,
   });
   const evalProgram = await Program.compile(backend, evalGraph.ctx.graph, {
