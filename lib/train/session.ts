@@ -505,16 +505,20 @@ function buildTrainStep(
     decay: p.info.decay,
   }));
   const ema = options.emaDecay !== undefined;
-  if (!WasmAdamW.fits(params, ema)) {
-    if (options.hostOptimizer) {
-      throw new Error(`hostOptimizer: ${model.name}'s parameters do not fit a 4 GiB wasm memory`);
+  let problem = `${model.name}'s parameters do not fit a 4 GiB wasm memory`;
+  if (WasmAdamW.fits(params, ema)) {
+    try {
+      return { train, arena: new WasmAdamW({ params, config, ema }) };
+    } catch (err) {
+      // A memory this process cannot allocate: the graph's AdamW needs none.
+      problem = `no wasm memory for ${model.name}'s optimizer (${(err as Error).message})`;
     }
-    return {
-      train: buildTrainGraph(backend, model, { ...options, hostOptimizer: false }),
-      arena: null,
-    };
   }
-  return { train, arena: new WasmAdamW({ params, config, ema }) };
+  if (options.hostOptimizer) throw new Error(`hostOptimizer: ${problem}`);
+  return {
+    train: buildTrainGraph(backend, model, { ...options, hostOptimizer: false }),
+    arena: null,
+  };
 }
 
 /** Keep parameters, AdamW moments and the parameters' EMA in the host optimizer's arena. */
