@@ -8,6 +8,7 @@ import { Program, StateStore } from "../lib/runtime/program.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { softmaxCrossEntropy } from "../lib/train/loss.ts";
 import { FUSED_CASES } from "./_gradcases.ts";
+import { compileUpdateProgram } from "./_optim_program.ts";
 import {
   adamWUpdate,
   clipByGlobalNorm,
@@ -34,15 +35,7 @@ async function runOptimizer(
   const update = config.name === "adamw"
     ? adamWUpdate(g, [{ name: "p", value: p, grad, decay }], config, { gradScale: scale })
     : sgdUpdate(g, [{ name: "p", value: p, grad, decay }], config);
-  g.output("p_next", update.newParams.get("p")!);
-  const state: Record<string, string> = { p: "p" };
-  const updates: Record<string, string> = { p_next: "p" };
-  for (const s of update.stateInputs) state[s.input.name] = s.key;
-  for (const [key, t] of update.newState) {
-    g.output(`next:${key}`, t);
-    updates[`next:${key}`] = key;
-  }
-  const program = await Program.compile(backend, g, { state, updates });
+  const program = await compileUpdateProgram(backend, g, update, ["p"]);
   const store = new StateStore(backend);
   store.set("p", Float32Array.from(p0), [n]);
   for (const s of update.stateInputs) store.set(s.key, new Float32Array(n), [n]);

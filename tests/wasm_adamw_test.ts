@@ -13,6 +13,7 @@ import { type AdamWConfig, adamWUpdate, optimizerScalars } from "../lib/train/op
 import { TrainingSession, type TrainingSessionOptions } from "../lib/train/session.ts";
 import { WasmAdamW } from "../lib/train/wasm_adamw.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { compileUpdateProgram } from "./_optim_program.ts";
 import { syntheticBatch, tinyCnn } from "./_tiny_cnn.ts";
 
 const backend = await createBackend("cpu", { verbose: false });
@@ -50,19 +51,8 @@ Deno.test("WasmAdamW gives the AdamW graph's bits: decay and no decay, with and 
     }));
     const scale = gradScale === undefined ? undefined : g.input("s", "float32", []);
     const update = adamWUpdate(g, inputs, config, { gradScale: scale });
-    const state: Record<string, string> = {};
-    const updates: Record<string, string> = {};
-    for (const p of params) {
-      state[p.name] = p.name;
-      g.output(`next_${p.name}`, update.newParams.get(p.name)!);
-      updates[`next_${p.name}`] = p.name;
-    }
-    for (const s of update.stateInputs) state[s.input.name] = s.key;
-    for (const [key, t] of update.newState) {
-      g.output(`next:${key}`, t);
-      updates[`next:${key}`] = key;
-    }
-    const program = await Program.compile(backend, g, { state, updates });
+    const names = params.map((p) => p.name);
+    const program = await compileUpdateProgram(backend, g, update, names);
     const store = new StateStore(backend);
     const arena = new WasmAdamW({ params, config });
     for (const p of params) {
