@@ -21,6 +21,7 @@ export * from "./vit.ts";
 export * from "./registry.ts";
 export * from "./spec.ts";
 export * from "./export.ts";
+export * from "./flops.ts";
 
 // Types the API above refers to (for documentation and annotations).
 export type { Mode, ModelContext, NoiseInfo, ParamOptions } from "../nn/context.ts";
