@@ -7,6 +7,7 @@
  *   deno task bench:compare                          # the study's sizes: 28 and 64 px, cpu
  *   deno task bench:compare --rounds 5 "resnet18 train 28px"
  *   deno task bench:compare --baseline ../medtune-old   # also an older checkout ("before")
+ *   deno task bench:compare --peak-gflops 200          # a known FMA peak instead of measuring
  *
  * Needs Debian's PyTorch (`apt-get install -y python3-torch python3-torchvision`);
  * without it, says so and exits 0 having measured nothing. Run it on an idle
@@ -19,16 +20,26 @@
  * of the probes around each measurement, PyTorch·medtune per round) and the
  * ratio over the rounds where both ran with the cores sharing an L3.
  *
+ * The FLOP columns put both sides against the machine: FLOPs per image from
+ * the model's graph (`lib/models/flops.ts`: a train step is forward, input
+ * gradient and weight gradient, about three forward passes; a multiply-add
+ * counts 2), times the median img/s, as a share of the FMA peak that
+ * `fma_peak.c` measures on all cores (or `--peak-gflops N` where no C compiler
+ * is installed).
+ *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { measureCoreDistance, SPLIT_THRESHOLD_NS } from "./core_distance.ts";
+import { forwardMacs, trainStepFlops } from "../lib/models/flops.ts";
+import { BENCH_LABELS, type BenchLabel, benchModel } from "./_models.ts";
+import { measureFmaPeak } from "./fma_peak.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const PYTHON = Deno.env.get("MEDTUNE_PYTHON") ?? "/usr/bin/python3";
 
-const DEFAULT_CONFIGS = ["resnet18", "resnet18-7x7", "efficientnet_b0", "vit_tiny"].flatMap(
+const DEFAULT_CONFIGS = BENCH_LABELS.flatMap(
   (label) => [28, 64].flatMap((size) => [`${label} train ${size}px`, `${label} eval ${size}px`]),
 );
 
@@ -77,6 +88,23 @@ async function medtuneImgPerSec(config: string, root = `${HERE}..`): Promise<num
   return value;
 }
 
+/**
+ * FLOPs of one image in a configuration (`resnet18 train 28px`): a training
+ * step's (forward and both gradients, `lib/models/flops.ts`), or a forward
+ * pass's for eval; a multiply-add counts 2.
+ */
+function flopsPerImage(config: string): number {
+  const [label, mode, sizeText] = config.split(" ");
+  const model = benchModel(label as BenchLabel, Number(sizeText.replace("px", "")));
+  return mode === "train" ? trainStepFlops(model) : 2 * forwardMacs(model).macs;
+}
+
+/** `GFLOP/s (share of peak)` of a throughput. */
+function gflopsCell(imgPerSec: number, flops: number, peak: number | null): string {
+  const gflops = (imgPerSec * flops) / 1e9;
+  return `${gflops.toFixed(0)}${peak ? ` (${((100 * gflops) / peak).toFixed(0)}%)` : ""}`;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -91,12 +119,28 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { rounds: { type: "string", default: "3" }, baseline: { type: "string" } },
+    options: {
+      rounds: { type: "string", default: "3" },
+      baseline: { type: "string" },
+      "peak-gflops": { type: "string" },
+    },
   });
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) {
     console.error(`error: --rounds must be a positive integer, got "${values.rounds}"`);
     Deno.exit(2);
+  }
+  let peak: number | null = null;
+  let peakSource = "";
+  if (values["peak-gflops"] !== undefined) {
+    peak = Number(values["peak-gflops"]);
+    if (!(peak > 0)) {
+      console.error(
+        `error: --peak-gflops must be a positive number, got "${values["peak-gflops"]}"`,
+      );
+      Deno.exit(2);
+    }
+    peakSource = "given with --peak-gflops";
   }
   const torch = await torchHasRuntime();
   if (!torch) {
@@ -110,6 +154,17 @@ if (import.meta.main) {
     ? DEFAULT_CONFIGS.filter((c) => positionals.some((p) => c.includes(p)))
     : DEFAULT_CONFIGS;
   const baseline = values.baseline?.replace(/\/+$/, "");
+  if (peak === null) {
+    const measured = await measureFmaPeak();
+    if (measured.gflops === null) {
+      console.log(`FMA peak not measured (${measured.reason}): no share-of-peak figures`);
+    } else {
+      peak = measured.gflops;
+      peakSource = `measured by bench/fma_peak.c on ${measured.threads} threads, ` +
+        `${measured.lanes}-float vectors`;
+    }
+  }
+  if (peak) console.log(`FMA peak: ${peak.toFixed(1)} GFLOP/s (${peakSource})`);
   console.log(
     `medtune (cpu backend) vs PyTorch ${torch}, batch 32, img/s, ${rounds} alternating rounds, ` +
       `${navigator.hardwareConcurrency} cores${
@@ -119,9 +174,10 @@ if (import.meta.main) {
   const extra = baseline ? " before median | before ratio |" : "";
   console.log(
     `| config | medtune median (range) | PyTorch median (range) | ratio median (range) | ` +
-      `core handoff ns (PyTorch·medtune) | ratio, shared-L3 rounds (n) |${extra}`,
+      `core handoff ns (PyTorch·medtune) | ratio, shared-L3 rounds (n) | ` +
+      `GFLOP/image | GFLOP/s medtune · PyTorch (share of peak) |${extra}`,
   );
-  console.log(`|---|---|---|---|---|---|${baseline ? "---|---|" : ""}`);
+  console.log(`|---|---|---|---|---|---|---|---|${baseline ? "---|---|" : ""}`);
   for (const config of configs) {
     const m: number[] = [];
     const t: number[] = [];
@@ -137,6 +193,7 @@ if (import.meta.main) {
       if (baseline) b.push(await medtuneImgPerSec(config, baseline));
     }
     const ratios = m.map((v, i) => v / t[i]);
+    const flops = flopsPerImage(config);
     const shared = ratios.filter((_, i) => handoffs[i].every((h) => h < SPLIT_THRESHOLD_NS));
     const before = baseline
       ? ` ${median(b).toFixed(1)} | ${median(b.map((v, i) => v / t[i])).toFixed(2)} |`
@@ -146,7 +203,9 @@ if (import.meta.main) {
         range(t, 0)
       }) | ${median(ratios).toFixed(2)} (${range(ratios, 2)}) | ${
         handoffs.map(([a, c]) => `${a.toFixed(0)}·${c.toFixed(0)}`).join(", ")
-      } | ${shared.length ? `${median(shared).toFixed(2)} (${shared.length})` : "–"} |${before}`,
+      } | ${shared.length ? `${median(shared).toFixed(2)} (${shared.length})` : "–"} | ${
+        (flops / 1e9).toFixed(3)
+      } | ${gflopsCell(median(m), flops, peak)} · ${gflopsCell(median(t), flops, peak)} |${before}`,
     );
   }
 }

@@ -21,12 +21,12 @@
  * @module
  */
 
-import { createModel } from "../lib/models/registry.ts";
 import type { Model } from "../lib/nn/model.ts";
 import type { Backend, BackendName } from "../lib/runtime/backend.ts";
 import { createBackend } from "../lib/runtime/select.ts";
 import { TrainingSession } from "../lib/train/session.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { BENCH_LABELS, benchModel } from "./_models.ts";
 
 const BATCH = 32;
 
@@ -40,40 +40,12 @@ interface Config {
 
 function configs(): Config[] {
   const out: Config[] = [];
-  const common = (size: number) => ({
-    numClasses: 2,
-    inChannels: 3,
-    imageSize: size,
-    dropRate: 0.3,
-  });
   const add = (size: number, backend: BackendName) => {
-    out.push({
-      label: "resnet18",
-      size,
-      backend,
-      model: () => createModel("resnet18", common(size)),
-    });
-    if (size <= 64) {
-      out.push({
-        label: "resnet18-7x7",
-        size,
-        backend,
-        model: () => createModel("resnet18", { ...common(size), smallInput: false }),
-      });
+    for (const label of BENCH_LABELS) {
+      // The standard 7×7 stem only where the small-input one is the default.
+      if (label === "resnet18-7x7" && size > 64) continue;
+      out.push({ label, size, backend, model: () => benchModel(label, size) });
     }
-    out.push({
-      label: "efficientnet_b0",
-      size,
-      backend,
-      model: () => createModel("efficientnet_b0", common(size)),
-    });
-    out.push({
-      label: "vit_tiny",
-      size,
-      backend,
-      model: () =>
-        createModel("vit_tiny_patch16_224", { ...common(size), patchSize: size === 28 ? 4 : 16 }),
-    });
   };
   for (const size of [28, 64, 224]) add(size, "cpu");
   add(28, "wasm");
