@@ -25,7 +25,10 @@
  * gradient and weight gradient, about three forward passes; a multiply-add
  * counts 2), times the median img/s, as a share of the FMA peak that
  * `fma_peak.c` measures on all cores (or `--peak-gflops N` where no C compiler
- * is installed).
+ * is installed). Nominal FLOPs, as fvcore counts them, include the taps that
+ * land on zero padding; where a map is as small as the kernel (the 7×7 stem's
+ * last stages) medtune's frozen eval skips those products, so a share above
+ * 100% can appear there. The peak is measured once, before the rounds.
  *
  * @module
  */
