@@ -14,10 +14,10 @@
  * @module
  */
 
-import { ModelContext } from "../nn/context.ts";
 import type { Model } from "../nn/model.ts";
 import type { Node } from "../onnx/graph.ts";
 import { sizeOf } from "../onnx/graph.ts";
+import { traceEvalGraph } from "./_trace.ts";
 
 /** What {@linkcode forwardMacs} counted, for one image. */
 export interface MacCount {
@@ -73,18 +73,11 @@ function nodeMacs(node: Node): number {
  * ```ts
  * import { createModel, forwardMacs } from "./mod.ts";
  * const r18 = createModel("resnet18", { numClasses: 1000, inChannels: 3, imageSize: 224 });
- * console.log((forwardMacs(r18).macs / 1e9).toFixed(2)); // "1.82", as timm reports
+ * console.log((forwardMacs(r18).macs / 1e9).toFixed(2)); // "1.81" (timm's table: 1.82)
  * ```
  */
 export function forwardMacs(model: Model): MacCount {
-  const ctx = new ModelContext("eval", { name: `${model.name}_macs` });
-  const x = ctx.graph.input("input", "float32", [
-    1,
-    model.inChannels,
-    model.imageSize,
-    model.imageSize,
-  ]);
-  model.build(ctx, x);
+  const { ctx, x } = traceEvalGraph(model, `${model.name}_macs`);
   const byOp: Record<string, number> = {};
   let macs = 0;
   let firstLayerMacs = 0;

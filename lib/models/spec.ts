@@ -6,11 +6,12 @@
  * @module
  */
 
-import { type BufferInfo, ModelContext, type ParamInfo } from "../nn/context.ts";
+import type { BufferInfo, ParamInfo } from "../nn/context.ts";
 import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import { Rng } from "../util/rng.ts";
 import { sizeOf } from "../util/shape.ts";
+import { traceEvalGraph } from "./_trace.ts";
 
 /** The tensors of a model, in declaration order (timm's state-dict order). */
 export interface ModelSpec {
@@ -24,14 +25,7 @@ export interface ModelSpec {
 
 /** Names, shapes and initializers of `model`'s parameters and buffers (builds its eval graph once). */
 export function modelSpec(model: Model): ModelSpec {
-  const ctx = new ModelContext("eval", { name: `${model.name}_spec` });
-  const x = ctx.graph.input("x", "float32", [
-    1,
-    model.inChannels,
-    model.imageSize,
-    model.imageSize,
-  ]);
-  model.build(ctx, x);
+  const { ctx } = traceEvalGraph(model, `${model.name}_spec`);
   return {
     params: [...ctx.params.values()].map((p) => p.info),
     buffers: [...ctx.buffers.values()].map((b) => b.info),
