@@ -119,15 +119,7 @@ function range(xs: number[], digits: number): string {
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      rounds: { type: "string", default: "3" },
-      baseline: { type: "string" },
-      "peak-gflops": { type: "string" },
-    },
-  });
+  const { values, positionals } = parsedArgs();
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) {
     console.error(`error: --rounds must be a positive integer, got "${values.rounds}"`);
@@ -210,6 +202,24 @@ if (import.meta.main) {
         (flops / 1e9).toFixed(3)
       } | ${gflopsCell(median(m), flops, peak)} · ${gflopsCell(median(t), flops, peak)} |${before}`,
     );
+  }
+}
+
+/** The command line, or exit 2 with parseArgs's message (an unknown flag, a missing value). */
+function parsedArgs() {
+  try {
+    return parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        rounds: { type: "string", default: "3" },
+        baseline: { type: "string" },
+        "peak-gflops": { type: "string" },
+      },
+    });
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    Deno.exit(2);
   }
 }
 

@@ -64,7 +64,13 @@ export async function measureFmaPeak(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ args: Deno.args, options: { threads: { type: "string" } } });
+  let values: { threads?: string };
+  try {
+    ({ values } = parseArgs({ args: Deno.args, options: { threads: { type: "string" } } }));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    Deno.exit(2);
+  }
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     console.error(`error: --threads must be a positive integer, got "${values.threads}"`);
