@@ -32,6 +32,7 @@ function convCase(
   const modes = [
     ["im2col", "conv"],
     ["dilated", "conv"],
+    ["blocked", "conv"],
     ["im2col", "convTranspose"],
   ] as const;
   return modes.map(([weightGrad, inputGrad]) => ({
@@ -183,6 +184,20 @@ export const CASES: GradCase[] = [
     pads: [3, 3, 3, 3],
   }, false),
   ...convCase("dilated 3x3", [1, 2, 9, 9], [2, 2, 3, 3], { dilations: [2, 2], pads: [2, 2, 2, 2] }),
+  // Maps of ≥ DILATED_DW_MIN_POSITIONS output positions, where `blocked` takes
+  // dW in the dilated form on a padded input: the batch (that conv's input
+  // channels) below the NCHWc block and a multiple of 4 past it, and
+  // strided layers whose forward pass leaves a row over (padded less, or
+  // cropped when it has no padding there).
+  ...convCase("3x3 same at 14x14", [2, 3, 14, 14], [4, 3, 3, 3], { pads: [1, 1, 1, 1] }),
+  ...convCase("3x3 same at 14x14, batch 8", [8, 2, 14, 14], [3, 2, 3, 3], { pads: [1, 1, 1, 1] }),
+  ...convCase("3x3 stride 2 pad 1 at 28x27 (leftover row)", [1, 2, 28, 27], [3, 2, 3, 3], {
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+  }),
+  ...convCase("3x3 stride 2 at 30x30 (leftover cropped)", [1, 2, 30, 30], [3, 2, 3, 3], {
+    strides: [2, 2],
+  }, false),
   ...convCase("3x3 asymmetric pads", [2, 3, 6, 5], [4, 3, 3, 3], { pads: [0, 1, 2, 1] }),
   ...convCase("asymmetric pads, 1x1", [2, 3, 5, 5], [4, 3, 1, 1], { pads: [0, 1, 1, 0] }),
   ...convCase("depthwise 3x3 stride 2", [2, 4, 7, 7], [4, 1, 3, 3], {

@@ -60,6 +60,43 @@ Deno.test("slice gradients that tile an axis are joined by one Concat; a gap kee
   }
 });
 
+Deno.test("blocked dW: one dilated Conv on large maps, per-tap GEMMs elsewhere", () => {
+  // [x shape, kernel, stride, whether `blocked` takes the dilated form]
+  const cases: [number[], number, number, boolean][] = [
+    [[32, 64, 28, 28], 3, 1, true], // ResNet-18 layer 1 at 28 px
+    [[32, 64, 28, 28], 3, 2, true], // layer 2's first conv: 196 positions
+    [[32, 128, 14, 14], 3, 1, true],
+    [[32, 256, 7, 7], 3, 1, false], // 49 positions
+    [[32, 128, 32, 32], 3, 1, false], // dY of 4.2M values
+    [[32, 64, 28, 28], 1, 1, false], // 1×1: a plain GEMM
+    [[30, 64, 28, 28], 3, 1, false], // batch 30: not a multiple of 4
+    [[6, 64, 28, 28], 3, 1, true], // batch below the block
+  ];
+  for (const [shape, k, stride, dilated] of cases) {
+    for (const form of ["blocked", "im2col"] as const) {
+      const g = new Graph();
+      const x = g.input("x", "float32", shape);
+      const w = g.input("w", "float32", [shape[1], shape[1], k, k]);
+      const y = op.conv(x, w, null, { strides: [stride, stride], pads: Array(4).fill(k >> 1) });
+      const [dw] = gradients(op.reduceSum(y, op.allAxes(y), { keepdims: false }), [w], {
+        convWeightGrad: form,
+      });
+      assert.ok(dw);
+      // the dilated form's Conv has dY (a whole output map) as its kernel
+      const whole = g.nodes.filter((n) =>
+        n.op === "Conv" && n.inputs[1]!.shape[2] === y.shape[2] &&
+        n.inputs[1]!.shape[3] === y.shape[3] && y.shape[2] > 1
+      );
+      const expected = form === "blocked" && dilated ? 1 : 0;
+      assert.equal(whole.length, expected, `${form} ${shape} ${k}x${k} s${stride}`);
+      if (!expected) continue;
+      assert.equal(g.producer(whole[0].inputs[0]!)!.op, "Transpose");
+      // exactly the kernel's taps: no output window left over to compute and cut
+      assert.deepEqual(whole[0].outputs[0].shape.slice(2), [k, k], `${shape} s${stride}`);
+    }
+  }
+});
+
 Deno.test("a pooled gradient spread over the map is added by broadcasting, not by an Expand", async () => {
   const backend = await createBackend("cpu", { threads: 1 });
   // Squeeze-excite's shape: x reaches the loss directly and through its global average.

@@ -254,9 +254,10 @@ Deno.test({
   ignore: !onX86,
   async fn() {
     // On an 8x8 map the dX conv runs on the blocked kernels. Its kernel
-    // flip(W)ᵀ is reordered from W itself: a 2-D transpose to [K², M·C] (rows
-    // reversed for the flip), then a transpose of 16-float blocks. No 6-D
-    // transpose and no element-wise flip of the 4-D kernel are left.
+    // flip(W)ᵀ is reordered from W itself: runs of B·K² floats to block-pair
+    // order, then each pair's [B·B, K²] transposed to [K², B·B] (rows
+    // reversed for the flip). No 6-D transpose and no element-wise flip of
+    // the 4-D kernel are left.
     const block = await cpuNchwcBlockSize();
     const build = (g: Graph) => {
       const x = g.input("x", "float32", [2, 32, 8, 8]);
@@ -271,7 +272,12 @@ Deno.test({
     const { graph } = lowerConvsToNchwc(g, { blockSize: block });
     const live = graph.liveNodes();
     const flips = live.filter((n) => n.op === "Slice" && n.inputs.length === 5);
-    assert.deepEqual(flips.map((n) => n.inputs[0]!.shape), [[9, 48 * 32]], "one flip, of tap rows");
+    const pairs = (48 / block) * (32 / block);
+    assert.deepEqual(
+      flips.map((n) => n.inputs[0]!.shape),
+      [[pairs, 9, block * block]],
+      "one flip, of tap rows",
+    );
     assert.equal(live.filter((n) => n.op === "Transpose" && n.inputs[0]!.rank === 6).length, 0);
     assert.equal(live.filter((n) => n.op === "Conv" && n.domain === NCHWC_DOMAIN).length, 2);
     // Same numbers as the plain Conv's gradient.

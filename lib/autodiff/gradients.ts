@@ -21,10 +21,14 @@ export interface GradientOptions {
   /** Gradient of `y` itself (default: ones of `y`'s shape). */
   outputGradient?: Tensor;
   /**
-   * How convolution weight gradients are expressed: `im2col` (patches by
-   * one-hot convolution, then MatMul; fastest on CPU) or `dilated` (one
-   * convolution with strides and dilations swapped; least memory, for
-   * WebGPU). Default `im2col`.
+   * How convolution weight gradients are expressed: `im2col` (one GEMM per
+   * kernel tap, or patches by one-hot convolution then MatMul), `dilated`
+   * (one convolution with strides and dilations swapped; least memory, for
+   * WebGPU) or `blocked` (`im2col`, except that dense convolutions on maps
+   * of at least 196 output positions take the dilated form on a zero-padded
+   * input, which the cpu backend runs on onnxruntime's blocked NCHWc
+   * kernels; the cpu backend's default).
+   * Default `im2col`.
    */
   convWeightGrad?: ConvWeightGrad;
   /**

@@ -9,7 +9,7 @@ import type { Graph, Node, Tensor } from "../onnx/graph.ts";
 import { reduceSum, reshape } from "../onnx/ops.ts";
 
 /** How convolution weight gradients are expressed (see `GradientOptions`). */
-export type ConvWeightGrad = "im2col" | "dilated";
+export type ConvWeightGrad = "im2col" | "dilated" | "blocked";
 
 /** How convolution input gradients are expressed (see `GradientOptions`). */
 export type ConvInputGrad = "conv" | "convTranspose";

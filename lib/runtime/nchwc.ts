@@ -95,6 +95,14 @@ const roundUp = (n: number, block: number) => Math.ceil(n / block) * block;
 export const GEMM_MAX_POSITIONS = 16;
 
 /**
+ * Largest kernel (taps) of a small-map Conv that runs as GEMMs: ResNet's
+ * 3×3 and 1×1 layers. A `blocked` weight gradient's dilated convolution has
+ * a 3×3 output and a whole map (≥ 196 taps) as its kernel; as per-tap GEMMs
+ * it made 784 of them per layer (ResNet-18 step at 28 px: 1.1 → 2.0 s).
+ */
+export const GEMM_MAX_TAPS = 9;
+
+/**
  * How one Conv node is lowered, or null when it does not qualify. Channel
  * counts that are not multiples of the block are padded with zero filters
  * and zero input channels (ReorderInput zero-fills a partial block; it needs
@@ -112,7 +120,9 @@ function plan(graph: Graph, node: Node, block: number): Plan | null {
   const [m, cg] = w.shape;
   const outPadded = roundUp(m, block);
   const [, , oh, ow] = node.outputs[0].shape;
-  if (group === 1 && oh * ow <= GEMM_MAX_POSITIONS) {
+  // A large kernel (the dilated weight gradient's kernel is a whole output
+  // map) would make one GEMM per tap: it stays on the blocked kernels.
+  if (group === 1 && oh * ow <= GEMM_MAX_POSITIONS && w.shape[2] * w.shape[3] <= GEMM_MAX_TAPS) {
     return { layout: "gemm", reorderInput: false, outPadded: m, inPadded: cg, group: 1 };
   }
   if (group === 1) {
@@ -140,9 +150,17 @@ function plan(graph: Graph, node: Node, block: number): Plan | null {
  * whole 16-float blocks. Its transpose straight into the blocked order has
  * a strided innermost axis and copies element by element: 2.1 ms for a
  * 256×256×3×3 kernel against 1.0 ms for the two steps (per-node profile,
- * ResNet-18 training step, 1 thread). The kernel flip of an input gradient
- * reverses whole rows of the first step's `[K², I·O]` output instead of
- * single elements of the kernel (1.5 ms for 256×256×3×3 before).
+ * ResNet-18 training step, 1 thread).
+ *
+ * A swapped source `S [I, O, K²]` is already ordered by output block inside
+ * input block, so its first step moves whole runs of `B·K²` floats (block
+ * pairs to the front) and the second transposes each block pair's
+ * `[Bi·Bo, K²]` to `[K², Bi·Bo]`; moving 8-float blocks (AVX2) was the
+ * slowest copy of the step. Measured, 1 thread, median of 15 (these two
+ * steps against the two above): a `blocked` weight gradient's `dY` as the
+ * kernel (`[32, 64, 28, 28]`) 6.6 → 4.0 ms, `[32, 256, 16, 16]` 9.6 → 4.7,
+ * a 256×256×3×3 kernel 1.6 → 1.4. An input gradient's kernel flip reverses
+ * whole `Bi·Bo` rows of the second step's output.
  */
 function reorderWeight(
   w: Tensor,
@@ -153,17 +171,18 @@ function reorderWeight(
   const [o, i, kh, kw] = w.shape;
   const k = kh * kw;
   if (swapped && layout === "OIHWBiBo") {
-    // [I·O, K²] → [K², I·O] = T[k][ib][bi][ob][bo]; flipped: k ← K²−1−k
-    let taps = fenced(transpose(reshape(swapped.source, [i * o, k]), [1, 0]));
-    if (swapped.flipped) taps = reverse(taps, [0]);
-    // D[ob][ib][k][bi][bo] = T[k][ib][bi][ob][bo]
-    const blocked = transpose(reshape(taps, [k, i / block, block, o / block, block]), [
-      3,
-      1,
-      0,
+    const pairs = (o / block) * (i / block);
+    // S[ib][bi][ob][bo·k] → R[ob][ib][bi][bo·k]
+    const runs = transpose(reshape(swapped.source, [i / block, block, o / block, block * k]), [
       2,
-      4,
+      0,
+      1,
+      3,
     ]);
+    const rows = fenced(reshape(runs, [pairs, block * block * k]));
+    // D[ob][ib][k][bi][bo] = R[ob][ib][bi][bo][k]; flipped: k ← K²−1−k
+    let blocked = transpose(reshape(rows, [pairs, block * block, k]), [0, 2, 1]);
+    if (swapped.flipped) blocked = reverse(blocked, [1]);
     return reshape(blocked, w.shape);
   }
   // [O, I·K²] → [I·K², O] = T[i][k][ob][bo]

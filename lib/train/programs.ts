@@ -290,7 +290,9 @@ function parameterGradients(
 ): Tensor[] {
   const params = [...ctx.params.values()];
   const grads = gradients(loss, params.map((p) => p.tensor), {
-    convWeightGrad: options.convWeightGrad ?? (backend.name === "webgpu" ? "dilated" : "im2col"),
+    // The cpu backend runs the dilated form of large maps on its NCHWc kernels.
+    convWeightGrad: options.convWeightGrad ??
+      (backend.name === "webgpu" ? "dilated" : backend.name === "cpu" ? "blocked" : "im2col"),
     // Input gradients of stride-1 convs are a Conv of the flipped kernel on
     // the cpu backend (ORT's ConvTranspose is its slowest cpu conv kernel);
     // WebGPU keeps the ConvTranspose form its GPU runs were verified with.
