@@ -15,6 +15,7 @@ import { conv, matmul } from "../lib/onnx/ops.ts";
 import type { Backend, BackendName } from "../lib/runtime/backend.ts";
 import { Program, StateStore } from "../lib/runtime/program.ts";
 import { createBackend } from "../lib/runtime/select.ts";
+import { defaultConvWeightGrad } from "../lib/train/programs.ts";
 import { requestAdapter, summarizeAdapter } from "../lib/runtime/web.ts";
 
 interface Case {
@@ -52,7 +53,7 @@ const CASES: Case[] = [
       const y = conv(x, w, null, { pads: [1, 1, 1, 1] });
       const [dx, dw] = gradients(y, [x, w], {
         outputGradient: dy,
-        convWeightGrad: backend.name === "webgpu" ? "dilated" : "im2col",
+        convWeightGrad: defaultConvWeightGrad(backend.name),
       });
       g.output("y", y);
       g.output("dx", dx!);

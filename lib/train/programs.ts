@@ -17,7 +17,7 @@ import { initValues } from "../nn/init.ts";
 import type { Model } from "../nn/model.ts";
 import type { Tensor } from "../onnx/graph.ts";
 import { add, mul, sigmoid, softmax } from "../onnx/ops.ts";
-import type { Backend } from "../runtime/backend.ts";
+import type { Backend, BackendName } from "../runtime/backend.ts";
 import { Rng } from "../util/rng.ts";
 import { sizeOf } from "../util/shape.ts";
 import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from "./loss.ts";
@@ -48,7 +48,7 @@ export interface TrainGraphOptions {
   multiLabel?: boolean;
   /** Clip gradients to this global L2 norm (default: no clipping). */
   clipGradNorm?: number;
-  /** Conv weight-gradient formulation (default: `dilated` on webgpu, `im2col` elsewhere). */
+  /** Conv weight-gradient formulation (default: {@linkcode defaultConvWeightGrad}). */
   convWeightGrad?: ConvWeightGrad;
   /**
    * Keep an exponential moving average of the weights, updated inside the
@@ -290,9 +290,7 @@ function parameterGradients(
 ): Tensor[] {
   const params = [...ctx.params.values()];
   const grads = gradients(loss, params.map((p) => p.tensor), {
-    // The cpu backend runs the dilated form of large maps on its NCHWc kernels.
-    convWeightGrad: options.convWeightGrad ??
-      (backend.name === "webgpu" ? "dilated" : backend.name === "cpu" ? "blocked" : "im2col"),
+    convWeightGrad: options.convWeightGrad ?? defaultConvWeightGrad(backend.name),
     // Input gradients of stride-1 convs are a Conv of the flipped kernel on
     // the cpu backend (ORT's ConvTranspose is its slowest cpu conv kernel);
     // WebGPU keeps the ConvTranspose form its GPU runs were verified with.
@@ -412,4 +410,16 @@ function checkLogits(model: Model, logits: Tensor, n: number): void {
       `${model.name}: build() must return logits [${n}, ${model.numClasses}], got ${logits}`,
     );
   }
+}
+
+/**
+ * The conv weight-gradient formulation a backend trains with: `dilated` on
+ * webgpu (the form its GPU runs were verified with), `blocked` on cpu (the
+ * dilated form of large maps runs on its NCHWc kernels), `im2col` on wasm.
+ *
+ * @param backend The backend's name.
+ * @returns Its default {@linkcode ConvWeightGrad}.
+ */
+export function defaultConvWeightGrad(backend: BackendName): ConvWeightGrad {
+  return backend === "webgpu" ? "dilated" : backend === "cpu" ? "blocked" : "im2col";
 }
