@@ -42,6 +42,17 @@ import { measureFmaPeak } from "./fma_peak.ts";
 const HERE = new URL(".", import.meta.url).pathname;
 const PYTHON = Deno.env.get("MEDTUNE_PYTHON") ?? "/usr/bin/python3";
 
+const USAGE = `usage: deno task bench:compare [options] [config ...]
+
+  config               "LABEL train|eval SIZEpx", LABEL one of resnet18, resnet18-7x7,
+                       efficientnet_b0, vit_tiny (default: every label at 28 and 64 px)
+  --rounds N           alternations of PyTorch and medtune per config (default 3)
+  --baseline DIR       also time an older medtune checkout in DIR ("before")
+  --peak-gflops N      the machine's FMA peak, instead of measuring it with bench/fma_peak.c
+  -h, --help           this text
+
+Needs Debian's PyTorch (apt-get install -y python3-torch python3-torchvision).`;
+
 const DEFAULT_CONFIGS = BENCH_LABELS.flatMap(
   (label) => [28, 64].flatMap((size) => [`${label} train ${size}px`, `${label} eval ${size}px`]),
 );
@@ -120,6 +131,10 @@ function range(xs: number[], digits: number): string {
 
 if (import.meta.main) {
   const { values, positionals } = parsedArgs();
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) {
     console.error(`error: --rounds must be a positive integer, got "${values.rounds}"`);
@@ -215,6 +230,7 @@ function parsedArgs() {
         rounds: { type: "string", default: "3" },
         baseline: { type: "string" },
         "peak-gflops": { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
