@@ -9,7 +9,10 @@
  * Result on the 2-core development machine (AVX-512, quiet): Winograd's 2.25×
  * fewer multiplies do not pay for the transforms' memory traffic when each
  * transform is a separate ONNX node (forward 1.2–1.9× slower, dX slower, dW
- * within ±13%), so the engine does not use it. Run:
+ * within ±13%), so the engine does not use it on those maps. On 4×4 maps,
+ * where the engine's alternative is per-tap GEMMs (not the blocked kernels),
+ * it does, with the transforms as small constant GEMMs:
+ * `lib/autodiff/winograd.ts`. Run:
  * `deno run -A bench/winograd_experiment.ts`.
  *
  * @module

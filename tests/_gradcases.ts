@@ -198,6 +198,9 @@ export const CASES: GradCase[] = [
   ...convCase("3x3 stride 2 at 30x30 (leftover cropped)", [1, 2, 30, 30], [3, 2, 3, 3], {
     strides: [2, 2],
   }, false),
+  // A 3x3 "same" conv on a 4x4 map: Winograd F(2x2, 3x3) (forward and dX on
+  // the cpu backend's lowering, dW under `blocked` on every backend).
+  ...convCase("3x3 same at 4x4 (Winograd)", [2, 3, 4, 4], [4, 3, 3, 3], { pads: [1, 1, 1, 1] }),
   ...convCase("3x3 asymmetric pads", [2, 3, 6, 5], [4, 3, 3, 3], { pads: [0, 1, 2, 1] }),
   ...convCase("asymmetric pads, 1x1", [2, 3, 5, 5], [4, 3, 1, 1], { pads: [0, 1, 1, 0] }),
   ...convCase("depthwise 3x3 stride 2", [2, 4, 7, 7], [4, 1, 3, 3], {

@@ -24,6 +24,8 @@ interface ConvCase {
   bias?: boolean;
   /** Runs as `W · patchesᵀ` (fewer GEMM rows than columns, K > 128: same bits on any thread count). */
   transposedGemm?: boolean;
+  /** Runs as Winograd F(2×2, 3×3): batched GEMMs, no row/column form to check. */
+  winograd?: boolean;
 }
 
 // Channel counts that are multiples of 16 (the AVX-512 block; also of AVX2's
@@ -78,9 +80,17 @@ const CASES: ConvCase[] = [
     o: { pads: [1, 1, 1, 1], strides: [2, 2], group: 24 },
   },
   {
-    name: "small map as GEMM: 3x3 on 4x4, bias",
+    name: "small map as Winograd GEMMs: 3x3 on 4x4, bias",
     x: [2, 32, 4, 4],
     w: [16, 32, 3, 3],
+    o: { pads: [1, 1, 1, 1] },
+    bias: true,
+    winograd: true,
+  },
+  {
+    name: "small map as GEMM: 3x3 on 3x3 (odd: per tap), bias",
+    x: [2, 16, 3, 3],
+    w: [24, 16, 3, 3],
     o: { pads: [1, 1, 1, 1] },
     bias: true,
   },
@@ -153,7 +163,9 @@ Deno.test({
       assert.ok(graph.nodes.some(lowering), `${c.name}: expected ${small ? "a GEMM" : "NCHWc"}`);
       // The transposed GEMM's output is [M, N·L]; the usual one's [N·L, M].
       const gemmOut = graph.nodes.find((n) => n.op === "MatMul")?.outputs[0].shape;
-      if (small) assert.equal(gemmOut?.[0] === c.w[0], !!c.transposedGemm, c.name);
+      if (small && !c.winograd) {
+        assert.equal(gemmOut?.[0] === c.w[0], !!c.transposedGemm, c.name);
+      }
       const feeds: Record<string, Float32Array> = {};
       for (const t of g.inputs) {
         feeds[t.name] = Float32Array.from({ length: t.size }, () => rng.normal());
@@ -191,13 +203,13 @@ Deno.test({
     "NCHWc lowering: a small map's conv and input gradient run per tap, on one slice per kernel tap",
   ignore: !onX86,
   async fn() {
-    // A stride-1 3x3 conv on a 4x4 map and its input gradient run as one GEMM
-    // per kernel tap: no patches, and the rule's flip of the weight (a
+    // A stride-1 3x3 conv on a 3x3 map and its input gradient run as one GEMM
+    // per kernel tap (4x4 maps take Winograd: the next test): no patches, and the rule's flip of the weight (a
     // weight-sized Slice) is no longer computed: the input gradient takes the
     // forward's taps in reverse order.
     const block = await cpuNchwcBlockSize();
     const g = new Graph({ name: "small map dx" });
-    const x = g.input("x", "float32", [2, 40, 4, 4]);
+    const x = g.input("x", "float32", [2, 40, 3, 3]);
     const w = g.input("w", "float32", [48, 40, 3, 3]);
     const y = op.conv(x, w, null, { pads: [1, 1, 1, 1] });
     const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3], { keepdims: false });
@@ -237,7 +249,7 @@ Deno.test({
       await createCpuBackend(),
       (gg: Graph) =>
         op.conv(
-          gg.input("x", "float32", [2, 40, 4, 4]),
+          gg.input("x", "float32", [2, 40, 3, 3]),
           gg.input("w", "float32", [48, 40, 3, 3]),
           null,
           { pads: [1, 1, 1, 1] },
@@ -245,6 +257,72 @@ Deno.test({
       { seed: 4, probes: 8 },
     );
     assert.ok(report.ok, JSON.stringify(report.entries));
+  },
+});
+
+Deno.test({
+  name: "NCHWc lowering: 3x3 same convs on 4x4 maps run as Winograd F(2x2, 3x3), with dX and dW",
+  ignore: !onX86,
+  async fn() {
+    // ResNet-18's last stage at 28 px: the forward conv and its input
+    // gradient (lowering) and the blocked weight gradient (gradient rule) are
+    // 16 batched GEMMs each, sharing one weight transform: no per-tap slices
+    // of the weight, no per-tap sums.
+    const block = await cpuNchwcBlockSize();
+    const [n, c, m] = [32, 64, 48];
+    const build = (g: Graph) => {
+      const x = g.input("x", "float32", [n, c, 4, 4]);
+      const w = g.input("w", "float32", [m, c, 3, 3]);
+      const dy = g.input("dy", "float32", [n, m, 4, 4]);
+      const y = op.conv(x, w, null, { pads: [1, 1, 1, 1] });
+      const loss = op.reduceSum(op.mul(y, dy), [0, 1, 2, 3], { keepdims: false });
+      const [dx, dw] = gradients(loss, [x, w], { convWeightGrad: "blocked" });
+      g.output("y", y);
+      g.output("dx", dx!);
+      g.output("dw", dw!);
+    };
+    const g = new Graph({ name: "winograd" });
+    build(g);
+    const live = lowerConvsToNchwc(g, { blockSize: block }).graph.liveNodes();
+    const batched = live.filter((n) => n.op === "MatMul" && n.outputs[0].shape[0] === 16);
+    // forward [16, N·T, M], dX [16, N·T, C], dW [16, M, C], weight transform [16, M·C]
+    assert.deepEqual(
+      batched.map((n) => n.outputs[0].shape.join()).sort(),
+      [`16,${n * 4},${c}`, `16,${n * 4},${m}`, `16,${m * c}`, `16,${m},${c}`].sort(),
+    );
+    assert.equal(live.filter((n) => n.op === "Split" || n.op === "Sum").length, 0, "per-tap left");
+    // The same numbers as the plain Conv and its im2col gradients.
+    const rng = new Rng(8);
+    const feeds: Record<string, Float32Array> = {};
+    for (const t of g.inputs) {
+      feeds[t.name] = Float32Array.from({ length: t.size }, () => rng.normal());
+    }
+    const run = async (backend: Awaited<ReturnType<typeof createCpuBackend>>, mode: string) => {
+      const gg = new Graph({ name: mode });
+      const x = gg.input("x", "float32", [n, c, 4, 4]);
+      const w = gg.input("w", "float32", [m, c, 3, 3]);
+      const dy = gg.input("dy", "float32", [n, m, 4, 4]);
+      const y = op.conv(x, w, null, { pads: [1, 1, 1, 1] });
+      const loss = op.reduceSum(op.mul(y, dy), [0, 1, 2, 3], { keepdims: false });
+      const [dx, dw] = gradients(loss, [x, w], { convWeightGrad: mode as "blocked" });
+      gg.output("y", y);
+      gg.output("dx", dx!);
+      gg.output("dw", dw!);
+      const program = await Program.compile(backend, gg, { label: mode });
+      const out = await program.run(new StateStore(backend), feeds);
+      await program.release();
+      return out as Record<string, Float32Array>;
+    };
+    const wino = await run(await createCpuBackend(), "blocked");
+    const plain = await run(await createCpuBackend({ nchwc: false }), "im2col");
+    for (const k of ["y", "dx", "dw"]) {
+      let d = 0, scale = 0;
+      for (let i = 0; i < plain[k].length; i++) {
+        d = Math.max(d, Math.abs(wino[k][i] - plain[k][i]));
+        scale = Math.max(scale, Math.abs(plain[k][i]));
+      }
+      assert.ok(d < 2e-6 * scale, `${k}: Winograd vs plain max |Δ| = ${d} of ${scale}`);
+    }
   },
 });
 

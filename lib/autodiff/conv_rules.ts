@@ -43,6 +43,7 @@ import {
   where,
 } from "../onnx/ops.ts";
 import { attrInt, attrInts, type Present, type VjpContext } from "./vjp.ts";
+import { winogradFits, winogradWeightGrad } from "./winograd.ts";
 
 interface WindowAttrs {
   kernel: [number, number];
@@ -138,6 +139,11 @@ export function convVjp(ctx: VjpContext<Present<2>>): (Tensor | null)[] {
       else dw = depthwiseDwIm2col(x, dy, win);
     } else if (!useIm2col) {
       dw = denseDwDilated(x, dy, win);
+    } else if (
+      ctx.convWeightGrad === "blocked" &&
+      winogradFits({ ...win, map: [h, wd], group })
+    ) {
+      dw = winogradWeightGrad(x, dy);
     } else if (ctx.convWeightGrad === "blocked" && dilatedDwPaysOff(dy.shape, win.kernel)) {
       dw = denseDwDilated(paddedToWindows(x, win, outPad), dy, { ...win, pads: [0, 0, 0, 0] });
     } else {

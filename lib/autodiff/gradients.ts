@@ -27,7 +27,9 @@ export interface GradientOptions {
    * WebGPU) or `blocked` (`im2col`, except that dense convolutions on maps
    * of at least 196 output positions take the dilated form on a zero-padded
    * input, which the cpu backend runs on onnxruntime's blocked NCHWc
-   * kernels; the cpu backend's default).
+   * kernels, and 3×3 "same" convolutions on 4×4 maps take Winograd
+   * F(2×2, 3×3) as the cpu backend's lowering takes their forward pass and
+   * input gradient; the cpu backend's default).
    * Default `im2col`.
    */
   convWeightGrad?: ConvWeightGrad;

@@ -42,6 +42,12 @@ import {
 } from "../onnx/ops.ts";
 import { eyeKernels, tapRange } from "../autodiff/conv_rules.ts";
 import { attrInts } from "../autodiff/vjp.ts";
+import {
+  winogradConv,
+  winogradConvInputGrad,
+  winogradFits,
+  winogradWeight,
+} from "../autodiff/winograd.ts";
 import { convTransposeAsTapGemms, transposeTakesTaps } from "./conv_transpose_taps.ts";
 
 /** onnxruntime's domain of the NCHWc CPU kernels. */
@@ -214,8 +220,35 @@ function fenced(t: Tensor): Tensor {
  */
 function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
   const [kh, kw] = small.w.shape.slice(2);
+  const [, , h, w] = small.x.shape;
+  const geometry = {
+    map: [h, w] as const,
+    kernel: [kh, kw],
+    strides: attrInts(small.node, "strides", [1, 1]),
+    pads: attrInts(small.node, "pads", [0, 0, 0, 0]),
+    dilations: attrInts(small.node, "dilations", [1, 1]),
+    group: 1,
+  };
+  if (winogradFits(geometry)) return winogradSmallMapConv(ctx, small);
   const perTap = kh * kw > 1 && attrInts(small.node, "strides", [1, 1]).every((s) => s === 1);
   return perTap ? convAsTapGemms(ctx, small) : convAsGemm(small);
+}
+
+/**
+ * A 3×3 "same" conv on a 4×4 map as Winograd F(2×2, 3×3); the weight
+ * transform is made once per source weight and shared by the conv and its
+ * input gradient (whose kernel `flip(S)ᵀ` reuses `S`'s transform).
+ */
+function winogradSmallMapConv(ctx: Lowering, { x, w, b, unflipped }: SmallMapConv): Tensor {
+  const source = unflipped ?? w;
+  const key = `${source.id}/winograd`;
+  let u = ctx.weights.get(key);
+  if (!u) {
+    u = winogradWeight(source);
+    ctx.weights.set(key, u);
+  }
+  const y = unflipped ? winogradConvInputGrad(x, u) : winogradConv(x, u);
+  return b ? add(y, reshape(b, [1, b.shape[0], 1, 1])) : y;
 }
 
 /** A group-1 Conv on a small output map, as the GEMM forms take it. */

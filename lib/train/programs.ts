@@ -415,7 +415,8 @@ function checkLogits(model: Model, logits: Tensor, n: number): void {
 /**
  * The conv weight-gradient formulation a backend trains with: `dilated` on
  * webgpu (the form its GPU runs were verified with), `blocked` on cpu (the
- * dilated form of large maps runs on its NCHWc kernels), `im2col` on wasm.
+ * dilated form of large maps runs on its NCHWc kernels, 4×4 maps take
+ * Winograd as its lowering does), `im2col` on wasm.
  *
  * @param backend The backend's name.
  * @returns Its default {@linkcode ConvWeightGrad}.
