@@ -128,8 +128,8 @@ smoothing 0.1, AdamW (weight decay 1e-2), dropout 0.3, gradient clipping at norm
 stopping on validation AUC. Finished runs are appended to OUT/results.jsonl and a rerun resumes;
 then it writes results.csv, results.md, charts/, report.html and best/ (the best weights).
 Defaults follow the backend: 224 px, 60 epochs, 3 seeds on a hardware GPU; on CPU 28 px,
-30 epochs, 1 seed (about 25 minutes on 2 cores). Exit status: 0 done, 1 a run or the command
-failed, 2 a bad flag.
+30 epochs, 1 seed (20–28 minutes on 2 cores, as early stopping falls). Exit status: 0 done,
+1 a run or the command failed, 2 a bad flag.
 
 Data
   --dataset NAME      ${MEDMNIST_NAMES.join(", ")}
