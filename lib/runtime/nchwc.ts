@@ -214,9 +214,10 @@ function fenced(t: Tensor): Tensor {
 }
 
 /**
- * A small-map conv per tap (stride 1, a kernel larger than 1×1), else as
- * patches + one GEMM. Only the per-tap form uses `unflipped`: the gradient
- * rule flips kernels for stride-1 convs only, and a 1×1 kernel has no flip.
+ * A small-map conv as Winograd F(2×2, 3×3) (3×3 "same" on 4×4), else per
+ * tap (stride 1, a kernel larger than 1×1), else as patches + one GEMM. Only
+ * the Winograd and per-tap forms use `unflipped`: the gradient rule flips
+ * kernels for stride-1 convs only, and a 1×1 kernel has no flip.
  */
 function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
   const [kh, kw] = small.w.shape.slice(2);
