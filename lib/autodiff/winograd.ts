@@ -167,7 +167,16 @@ function fromTiles(tiles: Tensor, n: number, h: number, w: number, m: Float32Arr
   return reshape(matmul(transpose(flat, [1, 0]), mt), [n, k, h, w]);
 }
 
-/** Output transform `[16·T, H·W]` in `order`: row `(ξ, t)` scatters component ξ to the tile's 2×2 outputs. */
+/** Input transform `[16·T, H·W]` in `order`: row `(ξ, t)` gathers component ξ from the tile's 4×4 window. */
+function inputMatrix(h: number, w: number, order: readonly number[]): Float32Array {
+  return tileMatrix(h, w, BT, order, { size: 4, offset: -1 });
+}
+
+/**
+ * Output transform `[16·T, H·W]` in `order`: row `(ξ, t)` scatters component
+ * ξ to the tile's 2×2 outputs (as `toTiles`' matrix, its adjoint: dY's
+ * transform in the weight gradient).
+ */
 function outputMatrix(h: number, w: number, order: readonly number[]): Float32Array {
   return tileMatrix(h, w, A_ROWS, order, { size: 2, offset: 0 });
 }
@@ -188,7 +197,7 @@ export function winogradWeight(w: Tensor): Tensor {
  */
 export function winogradConv(x: Tensor, u: Tensor): Tensor {
   const [n, , h, w] = x.shape;
-  const v = toTiles(x, tileMatrix(h, w, BT, SAME, { size: 4, offset: -1 }));
+  const v = toTiles(x, inputMatrix(h, w, SAME));
   const prod = matmul(v, transpose(u, [0, 2, 1])); // [16, T·N, M]
   return fromTiles(prod, n, h, w, outputMatrix(h, w, SAME));
 }
@@ -202,7 +211,7 @@ export function winogradConv(x: Tensor, u: Tensor): Tensor {
  */
 export function winogradConvInputGrad(dy: Tensor, u: Tensor): Tensor {
   const [n, , h, w] = dy.shape;
-  const v = toTiles(dy, tileMatrix(h, w, BT, FLIP, { size: 4, offset: -1 }));
+  const v = toTiles(dy, inputMatrix(h, w, FLIP));
   const prod = matmul(v, u); // [16, T·N, C]
   return fromTiles(prod, n, h, w, outputMatrix(h, w, FLIP));
 }
@@ -215,8 +224,8 @@ export function winogradConvInputGrad(dy: Tensor, u: Tensor): Tensor {
 export function winogradWeightGrad(x: Tensor, dy: Tensor): Tensor {
   const [, c, h, w] = x.shape;
   const m = dy.shape[1];
-  const v = toTiles(x, tileMatrix(h, w, BT, SAME, { size: 4, offset: -1 }));
-  const dv = toTiles(dy, tileMatrix(h, w, A_ROWS, SAME, { size: 2, offset: 0 }));
+  const v = toTiles(x, inputMatrix(h, w, SAME));
+  const dv = toTiles(dy, outputMatrix(h, w, SAME));
   const du = matmul(transpose(dv, [0, 2, 1]), v); // [16, M, C]
   const k = x.graph.sharedConstant(kernelMatrix(), [16, 9]);
   const dw = matmul(transpose(reshape(du, [16, m * c]), [1, 0]), k); // [M·C, 9]

@@ -231,7 +231,7 @@ function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
     group: 1,
   };
   if (winogradFits(geometry)) return winogradSmallMapConv(ctx, small);
-  const perTap = kh * kw > 1 && attrInts(small.node, "strides", [1, 1]).every((s) => s === 1);
+  const perTap = kh * kw > 1 && geometry.strides.every((s) => s === 1);
   return perTap ? convAsTapGemms(ctx, small) : convAsGemm(small);
 }
 
@@ -242,12 +242,7 @@ function smallMapConv(ctx: Lowering, small: SmallMapConv): Tensor {
  */
 function winogradSmallMapConv(ctx: Lowering, { x, w, b, unflipped }: SmallMapConv): Tensor {
   const source = unflipped ?? w;
-  const key = `${source.id}/winograd`;
-  let u = ctx.weights.get(key);
-  if (!u) {
-    u = winogradWeight(source);
-    ctx.weights.set(key, u);
-  }
+  const u = sharedWeight(ctx, `${source.id}/winograd`, () => winogradWeight(source));
   const y = unflipped ? winogradConvInputGrad(x, u) : winogradConv(x, u);
   return b ? add(y, reshape(b, [1, b.shape[0], 1, 1])) : y;
 }
@@ -331,15 +326,21 @@ const MLAS_MIN_STRIDE_K = 128;
  * of one tap ran 2.1 ms against the slice's 1.4 for a 512×512×3×3 kernel.)
  */
 function weightTap(ctx: Lowering, source: Tensor, t: number): Tensor {
-  const key = `${source.id}/tap${t}`;
-  let tap = ctx.weights.get(key);
-  if (!tap) {
+  return sharedWeight(ctx, `${source.id}/tap${t}`, () => {
     const [sa, sb, kh, kw] = source.shape;
     const flat = reshape(source, [sa * sb, kh * kw]);
-    tap = reshape(slice(flat, [t], [t + 1], [1]), [sa, sb]);
-    ctx.weights.set(key, tap);
+    return reshape(slice(flat, [t], [t + 1], [1]), [sa, sb]);
+  });
+}
+
+/** The weight-derived tensor cached under `key`, made by `make` the first time it is asked for. */
+function sharedWeight(ctx: Lowering, key: string, make: () => Tensor): Tensor {
+  let t = ctx.weights.get(key);
+  if (!t) {
+    t = make();
+    ctx.weights.set(key, t);
   }
-  return tap;
+  return t;
 }
 
 /**
@@ -512,19 +513,15 @@ function blockedWeight(
 ): Tensor {
   const [m, wIn] = w.shape;
   const padded = how.outPadded !== m || how.inPadded !== wIn;
-  const key = `${node.inputs[1]!.id}/${how.layout}`;
-  let wBlocked = ctx.weights.get(key);
-  if (!wBlocked) {
+  return sharedWeight(ctx, `${node.inputs[1]!.id}/${how.layout}`, () => {
     const producer = ctx.source.producer(node.inputs[1]!);
     const perm = producer?.op === "Transpose" ? producer.attrs.perm : undefined;
     const swapped = !padded && perm?.type === "ints" && perm.value.join() === "1,0,2,3"
       ? swappedSource(ctx, producer!.inputs[0]!)
       : undefined;
     const wPadded = pad(w, [0, 0, 0, 0, how.outPadded - m, how.inPadded - wIn, 0, 0]);
-    wBlocked = reorderWeight(wPadded, how.layout, ctx.block, swapped);
-    ctx.weights.set(key, wBlocked);
-  }
-  return wBlocked;
+    return reorderWeight(wPadded, how.layout, ctx.block, swapped);
+  });
 }
 
 /** A transposed weight's source, seen through a kernel flip (reversed in the blocked reorder). */
