@@ -16,6 +16,13 @@ export interface ProgressPrinterOptions {
   write?: (text: string) => void;
   /** Expected seconds of a run whose backbone has no measured epoch yet (from the plan). */
   estimateSeconds?: (run: PlannedRun) => number;
+  /**
+   * Processes training the study's runs side by side, this one included
+   * (`--workers`; default 1). The study ETA is this run's remainder plus the
+   * runs still to claim divided among them, not the sum of those runs as if
+   * this process trained them all.
+   */
+  workers?: number;
 }
 
 /** Format seconds as `1h02m`, `3m05s` or `42s`. */
@@ -35,6 +42,7 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
   const encoder = new TextEncoder();
   const write = options.write ?? ((text: string) => Deno.stderr.writeSync(encoder.encode(text)));
   const estimate = options.estimateSeconds ?? (() => NaN);
+  const workers = Math.max(1, Math.floor(options.workers ?? 1));
   // Measured seconds per epoch, by backbone, to refine the ETAs as runs finish.
   const epochSeconds = new Map<string, number[]>();
   let runStarted = 0;
@@ -64,8 +72,9 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
       epochSeconds.set(run.axes.backbone, list);
       const elapsed = (performance.now() - runStarted) / 1000;
       const runLeft = perEpoch(run.axes.backbone) * (epochs - record.epoch);
-      const studyLeft = runLeft +
-        next.reduce((sum, r) => sum + runEta(r), 0);
+      // Each other worker is taken to have about this run's remainder left
+      // of its own; the runs not yet claimed are what the workers share.
+      const studyLeft = runLeft + next.reduce((sum, r) => sum + runEta(r), 0) / workers;
       const auc = record.valAuc === null ? "n/a" : record.valAuc.toFixed(3);
       const line = `  epoch ${record.epoch}/${epochs} loss ${record.trainLoss.toFixed(3)} ` +
         `val AUC ${auc} | run ${formatDuration(elapsed)} (≤ ${formatDuration(runLeft)} left) | ` +
