@@ -63,13 +63,28 @@ export async function measureFmaPeak(
   }
 }
 
+const USAGE = `usage: deno run -A bench/fma_peak.ts [--threads N]
+
+The machine's FMA peak in GFLOP/s (fma_peak.c, built with the system's C
+compiler), the denominator of bench:compare's share of peak.
+
+  --threads N   threads to run on (default: all logical cores)
+  -h, --help    this text`;
+
 if (import.meta.main) {
-  let values: { threads?: string };
+  let values: { threads?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: Deno.args, options: { threads: { type: "string" } } }));
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: { threads: { type: "string" }, help: { type: "boolean", short: "h" } },
+    }));
   } catch (err) {
-    console.error(`error: ${(err as Error).message}`);
+    console.error(`error: ${(err as Error).message} (see --help)`);
     Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
   }
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
@@ -80,7 +95,7 @@ if (import.meta.main) {
   if (peak.gflops === null) console.log(`FMA peak not measured: ${peak.reason}`);
   else {
     console.log(
-      `FMA peak: ${peak.gflops.toFixed(1)} GFLOP/s on ${peak.threads} threads ` +
+      `FMA peak: ${peak.gflops.toFixed(1)} GFLOP/s on ${peak.threads} thread(s) ` +
         `(${peak.lanes}-float vectors)`,
     );
   }

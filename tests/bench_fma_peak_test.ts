@@ -25,3 +25,26 @@ Deno.test("measureFmaPeak: without a C compiler it says so instead of throwing",
     else Deno.env.set("PATH", path);
   }
 });
+
+async function fmaPeakCli(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../bench/fma_peak.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("fma_peak.ts answers --help with its usage, and an unknown flag with a one-line error", async () => {
+  const help = await fmaPeakCli(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: deno run -A bench\/fma_peak\.ts \[--threads N\]/);
+  assert.match(help.stdout, /--threads N +threads to run on/);
+  const bad = await fmaPeakCli(["--thread", "1"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: .*--thread.*\(see --help\)\n$/);
+  const zero = await fmaPeakCli(["--threads", "0"]);
+  assert.equal(zero.code, 2);
+  assert.equal(zero.stderr, 'error: --threads must be a positive integer, got "0"\n');
+});
