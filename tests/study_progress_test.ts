@@ -84,6 +84,26 @@ Deno.test("the study ETA counts a run left to claim at its backbone's measured e
   assert.match(lines.at(-1)!, /\| study ≤ 2m34s left\n$/);
 });
 
+Deno.test("an epoch's own list of the runs still to train replaces runStart's", () => {
+  const [first, ...next] = threeRuns();
+  const lines: string[] = [];
+  const progress = createProgressPrinter({
+    tty: false,
+    write: (text) => lines.push(text),
+    estimateSeconds: () => 100,
+    workers: 2,
+  });
+  progress.runStart!({ run: first, index: 0, total: 3, next });
+  progress.epochEnd!({ run: first, record: epoch(1, 10), epochs: 10 });
+  assert.match(lines.at(-1)!, /\| study ≤ 3m10s left\n$/); // 90 s + 200 s / 2
+  // The other worker has claimed one of the two meanwhile.
+  progress.epochEnd!({ run: first, record: epoch(2, 10), epochs: 10, next: next.slice(1) });
+  assert.match(lines.at(-1)!, /\| study ≤ 2m10s left\n$/); // 80 s + 100 s / 2
+  // Later epochs without a list keep the last one.
+  progress.epochEnd!({ run: first, record: epoch(3, 10), epochs: 10 });
+  assert.match(lines.at(-1)!, /\| study ≤ 2m00s left\n$/); // 70 s + 100 s / 2
+});
+
 Deno.test("formatDuration writes hours, minutes and seconds, and ? for nothing known", () => {
   assert.equal(formatDuration(42.4), "42s");
   assert.equal(formatDuration(185), "3m05s");

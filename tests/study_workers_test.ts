@@ -22,7 +22,8 @@ import {
   type WorkerJob,
 } from "../lib/study/workers.ts";
 import { createBackend } from "../lib/runtime/select.ts";
-import { runStudy } from "../lib/study/runner.ts";
+import { executeRun, runStudy } from "../lib/study/runner.ts";
+import { loadMedMNISTSplits } from "../lib/data/medmnist.ts";
 import {
   type AugmentLevel,
   defaultStudy,
@@ -410,6 +411,87 @@ Deno.test("runStart's next leaves out runs another live worker holds (the ETA co
       { run: runs[0].id, next: [runs[2].id] },
       { run: runs[2].id, next: [] },
     ]);
+  } finally {
+    await backend.destroy();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("each epoch's next is looked up again: a run another worker claims meanwhile leaves the ETA", async () => {
+  const out = await Deno.makeTempDir();
+  const spec = resnetStudy(["none", "basic", "heavy"], "constant", {
+    epochs: 2,
+    maxStepsPerEpoch: 1,
+    minEpochs: 0,
+  });
+  const runs = planRuns(spec);
+  const backend = await createBackend("cpu");
+  const seen: string[] = [];
+  const at = (run: { id: string }) => runs.findIndex((p) => p.id === run.id);
+  const ids = (next: { id: string }[] | undefined) =>
+    next === undefined ? "-" : next.map(at).join(",");
+  try {
+    const outcome = await runStudy(spec, {
+      outDir: out,
+      backend,
+      dataDir: DATA_DIR,
+      leaveClaimedRuns: true,
+      progress: {
+        runStart: ({ run, next }) => {
+          seen.push(`start ${at(run)} next ${ids(next)}`);
+          if (at(run) === 0) {
+            // Another machine's worker claims the second run while the first trains.
+            const path = claimPath(out, runs[1].id);
+            Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+            Deno.writeTextFileSync(
+              path,
+              JSON.stringify({
+                token: crypto.randomUUID(),
+                host: "elsewhere",
+                pid: 1,
+                runId: runs[1].id,
+              }),
+            );
+          }
+        },
+        epochEnd: ({ run, record, next }) =>
+          void seen.push(`epoch ${at(run)}.${record.epoch} next ${ids(next)}`),
+      },
+    });
+    assert.equal(outcome.ran, 2, seen.join("; "));
+    assert.deepEqual(seen, [
+      "start 0 next 1,2",
+      "epoch 0.1 next 2",
+      "epoch 0.2 next 2",
+      "start 2 next ",
+      "epoch 2.1 next ",
+      "epoch 2.2 next ",
+    ]);
+  } finally {
+    await backend.destroy();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a failing lookup of the runs still to train leaves the run alone: its epochs report no list", async () => {
+  const out = await Deno.makeTempDir();
+  const spec = resnetStudy(["basic"], "constant", { epochs: 2, maxStepsPerEpoch: 1, minEpochs: 0 });
+  const [run] = planRuns(spec);
+  const data = await loadMedMNISTSplits("breastmnist", { root: DATA_DIR });
+  const backend = await createBackend("cpu");
+  const seen: string[] = [];
+  try {
+    const record = await executeRun(run, {
+      outDir: out,
+      backend,
+      data,
+      stillToTrain: () => Promise.reject(new Error("results.jsonl:3: invalid JSON")),
+      progress: {
+        epochEnd: ({ record, next }) => void seen.push(`${record.epoch} ${next ?? "no list"}`),
+      },
+    });
+    assert.equal(record.status, "ok", record.error);
+    assert.deepEqual(seen, ["1 no list", "2 no list"]);
   } finally {
     await backend.destroy();
     await Deno.remove(out, { recursive: true });

@@ -66,7 +66,8 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
         `${run.axes.schedule}, seed ${run.seed})`;
       write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
     },
-    epochEnd({ run, record, epochs }) {
+    epochEnd({ run, record, epochs, next: now }) {
+      if (now) next = now;
       const list = epochSeconds.get(run.axes.backbone) ?? [];
       list.push(record.seconds);
       epochSeconds.set(run.axes.backbone, list);

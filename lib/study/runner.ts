@@ -74,6 +74,11 @@ export interface EpochEndInfo {
   record: EpochRecord;
   /** The run's epoch budget. */
   epochs: number;
+  /**
+   * The runs this worker may still train after this one, as of this epoch's
+   * end (absent: as {@linkcode RunStartInfo.next} said).
+   */
+  next?: PlannedRun[];
 }
 
 /** What {@linkcode StudyProgress.runEnd} is told. */
@@ -250,10 +255,25 @@ class StudyWorker {
     this.#backend = options.backend;
   }
 
-  /** The records in the results file, by run id. */
-  async recorded(): Promise<Map<string, RunRecord>> {
-    const records = await readResults(this.#path, { log: this.#log });
+  /** The records in the results file, by run id (its warnings to `log`, default the study's). */
+  async recorded(log: (line: string) => void = this.#log): Promise<Map<string, RunRecord>> {
+    const records = await readResults(this.#path, { log });
     return new Map(records.map((r) => [r.id, r] as const));
+  }
+
+  /**
+   * Of `next`, the runs this worker may still train: not recorded in `done`
+   * and not held by another live worker (what a study ETA should count).
+   */
+  async #stillOurs(
+    next: readonly PlannedRun[],
+    done: Map<string, RunRecord>,
+  ): Promise<PlannedRun[]> {
+    const held = new Set(
+      (await liveClaims(this.#options.outDir, next.map((r) => r.id), this.#staleSeconds))
+        .map((c) => c.owner.runId),
+    );
+    return next.filter((r) => this.#needsRun(done.get(r.id)) && !held.has(r.id));
   }
 
   /** Whether a run with this record (if any) still needs training. */
@@ -311,13 +331,7 @@ class StudyWorker {
     this.#data ??= await loadData(this.#spec, options);
     const index = this.ran;
     const total = Math.max(this.#total, index + 1);
-    // Runs other workers recorded or hold since the pass began are not ours to count.
-    const held = new Set(
-      (await liveClaims(options.outDir, next.map((r) => r.id), this.#staleSeconds))
-        .map((c) => c.owner.runId),
-    );
-    const after = next.filter((r) => this.#needsRun(done.get(r.id)) && !held.has(r.id));
-    options.progress?.runStart?.({ run, index, total, next: after });
+    options.progress?.runStart?.({ run, index, total, next: await this.#stillOurs(next, done) });
     claim.startHeartbeat();
     const record = await executeRun(run, {
       ...options,
@@ -325,6 +339,8 @@ class StudyWorker {
       data: this.#data,
       claim,
       onBackend: (backend) => this.#backend = backend,
+      // Quietly: a torn last line was already reported when the pass began.
+      stillToTrain: async () => await this.#stillOurs(next, await this.recorded(() => {})),
     });
     if (!(await claim.verify())) claim.throwIfLost();
     await appendRecord(this.#path, record, { log: this.#log });
@@ -498,6 +514,12 @@ export interface ExecuteRunOptions extends RunStudyOptions {
   claim?: RunClaim;
   /** Told when the run moves to another backend ({@linkcode RunStudyOptions.moreThreads}). */
   onBackend?: (backend: Backend) => void;
+  /**
+   * The runs this worker may still train after this one, looked up again
+   * after each epoch for {@linkcode EpochEndInfo.next} (other workers claim
+   * and finish runs meanwhile).
+   */
+  stillToTrain?: () => Promise<PlannedRun[]>;
 }
 
 /** The fields of a run's record that do not depend on how it went. */
@@ -619,7 +641,11 @@ async function trainAndEvaluate(
     checkpointDir: runDir(options.outDir, run),
     onEpochEnd: async ({ record }) => {
       options.claim?.throwIfLost();
-      options.progress?.epochEnd?.({ run, record, epochs: f.epochs });
+      if (options.progress?.epochEnd) {
+        // For the ETA only: a lookup that fails leaves the last list, not the run.
+        const next = await options.stillToTrain?.().catch(() => undefined);
+        options.progress.epochEnd({ run, record, epochs: f.epochs, ...(next ? { next } : {}) });
+      }
       if (options.moreThreads && f.epochs - record.epoch >= 2) {
         // An offer: when it cannot be taken up, the run goes on where it is.
         const backend = await options.moreThreads().catch((err) => {
