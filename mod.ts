@@ -236,7 +236,14 @@ export type { ReportBrierKind, ScoredTask, TaskInfo, TaskOptions } from "./lib/r
 export type { BackendSession, DeviceTensor, SessionOptions } from "./lib/runtime/backend.ts";
 export type { StateStore } from "./lib/runtime/program.ts";
 export type { CliIo } from "./lib/study/cli.ts";
-export type { EpochEndInfo, RunEndInfo, RunStartInfo, StudyProgress } from "./lib/study/runner.ts";
+export type {
+  EpochEndInfo,
+  InFlightRun,
+  RunEndInfo,
+  RunStartInfo,
+  StudyOutlook,
+  StudyProgress,
+} from "./lib/study/runner.ts";
 export type {
   AUGMENT_LEVELS,
   AugmentLevel,

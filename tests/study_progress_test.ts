@@ -34,74 +34,75 @@ function epoch(n: number, seconds: number): EpochRecord {
   };
 }
 
-/** The `study ≤ … left` of the line printed after epoch 1 (10 s) of the first run. */
-function studyLeftAfterFirstEpoch(workers?: number): string {
-  const [first, ...next] = threeRuns();
+/** A printer whose lines are collected; runs without a measured epoch are planned at `planned` s. */
+function printer(planned: (run: ReturnType<typeof threeRuns>[number]) => number) {
   const lines: string[] = [];
   const progress = createProgressPrinter({
     tty: false,
     write: (text) => lines.push(text),
-    estimateSeconds: () => 100,
-    workers,
+    estimateSeconds: planned,
   });
-  progress.runStart!({ run: first, index: 0, total: 3, next });
-  progress.epochEnd!({ run: first, record: epoch(1, 10), epochs: 10 });
-  const match = lines.at(-1)!.match(/run \S+ \(≤ (\S+) left\) \| study ≤ (\S+) left\n$/);
-  assert.ok(match, lines.at(-1));
-  assert.equal(match[1], "1m30s"); // 9 epochs of 10 s left in this run
-  return match[2];
+  const studyLeft = () => {
+    const match = lines.at(-1)!.match(/\| study ≤ (\S+) left\n$/);
+    assert.ok(match, lines.at(-1));
+    return match[1];
+  };
+  return { progress, lines, studyLeft };
 }
 
-Deno.test("one process: the study ETA is this run's remainder plus every run still to claim", () => {
-  // 90 s + 2 × 100 s (the plan's estimate for backbones without a measured epoch)
-  assert.equal(studyLeftAfterFirstEpoch(), "4m50s");
-  assert.equal(studyLeftAfterFirstEpoch(1), "4m50s");
-});
-
-Deno.test("--workers: the runs still to claim are divided among the workers", () => {
-  // 90 s + 2 × 100 s / 2: the other worker trains one of them meanwhile.
-  assert.equal(studyLeftAfterFirstEpoch(2), "3m10s");
-  assert.equal(studyLeftAfterFirstEpoch(4), "2m20s");
-});
-
-Deno.test("the study ETA counts a run left to claim at its backbone's measured epochs", () => {
-  const runs = threeRuns();
-  const lines: string[] = [];
-  const progress = createProgressPrinter({
-    tty: false,
-    write: (text) => lines.push(text),
-    estimateSeconds: () => 1000,
-    workers: 2,
-  });
-  // The ResNet-18 run is the second here: one measured ResNet-18 epoch (20 s)
-  // prices it at 10 × 20 s, not at the plan's 1000 s.
-  const resnet = runs[0];
-  progress.runStart!({ run: resnet, index: 0, total: 2, next: [] });
-  progress.epochEnd!({ run: resnet, record: epoch(1, 20), epochs: 10 });
-  progress.runStart!({ run: runs[1], index: 1, total: 3, next: [resnet] });
-  progress.epochEnd!({ run: runs[1], record: epoch(1, 6), epochs: 10 });
-  // 9 × 6 s + 200 s / 2 = 154 s
-  assert.match(lines.at(-1)!, /\| study ≤ 2m34s left\n$/);
-});
-
-Deno.test("an epoch's own list of the runs still to train replaces runStart's", () => {
+Deno.test("alone: the study ETA is this run's remainder plus every run still to claim", () => {
   const [first, ...next] = threeRuns();
-  const lines: string[] = [];
-  const progress = createProgressPrinter({
-    tty: false,
-    write: (text) => lines.push(text),
-    estimateSeconds: () => 100,
-    workers: 2,
-  });
+  const { progress, lines, studyLeft } = printer(() => 100);
   progress.runStart!({ run: first, index: 0, total: 3, next });
   progress.epochEnd!({ run: first, record: epoch(1, 10), epochs: 10 });
-  assert.match(lines.at(-1)!, /\| study ≤ 3m10s left\n$/); // 90 s + 200 s / 2
-  // The other worker has claimed one of the two meanwhile.
-  progress.epochEnd!({ run: first, record: epoch(2, 10), epochs: 10, next: next.slice(1) });
-  assert.match(lines.at(-1)!, /\| study ≤ 2m10s left\n$/); // 80 s + 100 s / 2
-  // Later epochs without a list keep the last one.
+  assert.match(lines.at(-1)!, /\| run \S+ \(≤ 1m30s left\) \|/); // 9 epochs of 10 s
+  assert.equal(studyLeft(), "4m50s"); // 90 s + 2 × 100 s
+});
+
+Deno.test("beside other workers: their runs' remainders and the queue shared evenly", () => {
+  const [resnet, effnet, vit] = threeRuns();
+  const { progress, studyLeft } = printer((run) => run === vit ? 300 : 600);
+  // The other worker took the ResNet-18 run (600 s planned) just now; the
+  // ViT run is still to claim. This worker trains EfficientNet-B0 (10 s epochs).
+  let others = [{ run: resnet, startedAt: Date.now() }];
+  progress.runStart!({ run: effnet, index: 0, total: 2, next: [vit], others });
+  progress.epochEnd!({ run: effnet, record: epoch(1, 10), epochs: 10 });
+  // Not 90 s + 300 s (as if alone), nor its share (90 + 600 + 300) / 2: the
+  // other run alone has ≈ 600 s left.
+  assert.equal(studyLeft(), "10m00s");
+  // Its run claimed 8 minutes ago: 120 s left, so the shared total decides.
+  others = [{ run: resnet, startedAt: Date.now() - 480_000 }];
+  progress.epochEnd!({ run: effnet, record: epoch(2, 10), epochs: 10, others });
+  assert.equal(studyLeft(), "4m10s"); // (80 + 120 + 300) / 2 = 250 s
+  // Nobody else training any more: this run's remainder and the whole queue.
+  progress.epochEnd!({ run: effnet, record: epoch(3, 10), epochs: 10, others: [] });
+  assert.equal(studyLeft(), "6m10s"); // 70 + 300
+});
+
+Deno.test("an epoch's own lists replace runStart's; epochs without them keep the last", () => {
+  const [first, ...next] = threeRuns();
+  const { progress, studyLeft } = printer(() => 100);
+  progress.runStart!({ run: first, index: 0, total: 3, next });
+  progress.epochEnd!({ run: first, record: epoch(1, 10), epochs: 10 });
+  assert.equal(studyLeft(), "4m50s"); // 90 + 200
+  // Another worker has claimed one of the two meanwhile.
+  const others = [{ run: next[0], startedAt: Date.now() }];
+  progress.epochEnd!({ run: first, record: epoch(2, 10), epochs: 10, next: next.slice(1), others });
+  assert.equal(studyLeft(), "2m20s"); // (80 + 100 + 100) / 2
   progress.epochEnd!({ run: first, record: epoch(3, 10), epochs: 10 });
-  assert.match(lines.at(-1)!, /\| study ≤ 2m00s left\n$/); // 70 s + 100 s / 2
+  assert.equal(studyLeft(), "2m15s"); // (70 + ≈100 + 100) / 2
+});
+
+Deno.test("a run still to claim is counted at its backbone's measured epochs", () => {
+  const [resnet, effnet] = threeRuns();
+  const { progress, studyLeft } = printer(() => 1000);
+  progress.runStart!({ run: resnet, index: 0, total: 2, next: [] });
+  progress.epochEnd!({ run: resnet, record: epoch(1, 20), epochs: 10 });
+  // The ResNet-18 run comes again later (say, another seed): one measured
+  // epoch of 20 s prices it at 10 × 20 s, not at the plan's 1000 s.
+  progress.runStart!({ run: effnet, index: 1, total: 3, next: [resnet] });
+  progress.epochEnd!({ run: effnet, record: epoch(1, 6), epochs: 10 });
+  assert.equal(studyLeft(), "4m14s"); // 9 × 6 + 200
 });
 
 Deno.test("formatDuration writes hours, minutes and seconds, and ? for nothing known", () => {

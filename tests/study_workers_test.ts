@@ -427,6 +427,8 @@ Deno.test("each epoch's next is looked up again: a run another worker claims mea
   const runs = planRuns(spec);
   const backend = await createBackend("cpu");
   const seen: string[] = [];
+  const claimedAt = Date.parse("2026-01-02T03:04:05.000Z");
+  const startedAt = new Set<number>();
   const at = (run: { id: string }) => runs.findIndex((p) => p.id === run.id);
   const ids = (next: { id: string }[] | undefined) =>
     next === undefined ? "-" : next.map(at).join(",");
@@ -450,23 +452,32 @@ Deno.test("each epoch's next is looked up again: a run another worker claims mea
                 host: "elsewhere",
                 pid: 1,
                 runId: runs[1].id,
+                startedAt: new Date(claimedAt).toISOString(),
               }),
             );
           }
         },
-        epochEnd: ({ run, record, next }) =>
-          void seen.push(`epoch ${at(run)}.${record.epoch} next ${ids(next)}`),
+        epochEnd: ({ run, record, next, others }) => {
+          for (const o of others ?? []) startedAt.add(o.startedAt);
+          seen.push(
+            `epoch ${at(run)}.${record.epoch} next ${ids(next)} others ${
+              ids(others?.map((o) => o.run))
+            }`,
+          );
+        },
       },
     });
     assert.equal(outcome.ran, 2, seen.join("; "));
     assert.deepEqual(seen, [
       "start 0 next 1,2",
-      "epoch 0.1 next 2",
-      "epoch 0.2 next 2",
+      "epoch 0.1 next 2 others 1",
+      "epoch 0.2 next 2 others 1",
       "start 2 next ",
-      "epoch 2.1 next ",
-      "epoch 2.2 next ",
+      "epoch 2.1 next  others 1",
+      "epoch 2.2 next  others 1",
     ]);
+    // When the other worker took its run, as its claim says.
+    assert.deepEqual([...startedAt], [claimedAt]);
   } finally {
     await backend.destroy();
     await Deno.remove(out, { recursive: true });
@@ -485,7 +496,7 @@ Deno.test("a failing lookup of the runs still to train leaves the run alone: its
       outDir: out,
       backend,
       data,
-      stillToTrain: () => Promise.reject(new Error("results.jsonl:3: invalid JSON")),
+      outlook: () => Promise.reject(new Error("results.jsonl:3: invalid JSON")),
       progress: {
         epochEnd: ({ record, next }) => void seen.push(`${record.epoch} ${next ?? "no list"}`),
       },

@@ -536,7 +536,6 @@ async function trainInWorkers(
     shard: opts.shard,
     retryFailed: opts.retryFailed,
     threads: share.threads,
-    workers: share.workers,
     sizes: studySizes(opts),
     measure: { numClasses: MEDMNIST_INFO[opts.dataset].numClasses, runIds: shares },
   }, {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StudyProgress } from "./runner.ts";
+import type { InFlightRun, StudyProgress } from "./runner.ts";
 import type { PlannedRun } from "./spec.ts";
 
 /** Options of {@linkcode createProgressPrinter}. */
@@ -16,13 +16,6 @@ export interface ProgressPrinterOptions {
   write?: (text: string) => void;
   /** Expected seconds of a run whose backbone has no measured epoch yet (from the plan). */
   estimateSeconds?: (run: PlannedRun) => number;
-  /**
-   * Processes training the study's runs side by side, this one included
-   * (`--workers`; default 1). The study ETA is this run's remainder plus the
-   * runs still to claim divided among them, not the sum of those runs as if
-   * this process trained them all.
-   */
-  workers?: number;
 }
 
 /** Format seconds as `1h02m`, `3m05s` or `42s`. */
@@ -42,11 +35,11 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
   const encoder = new TextEncoder();
   const write = options.write ?? ((text: string) => Deno.stderr.writeSync(encoder.encode(text)));
   const estimate = options.estimateSeconds ?? (() => NaN);
-  const workers = Math.max(1, Math.floor(options.workers ?? 1));
   // Measured seconds per epoch, by backbone, to refine the ETAs as runs finish.
   const epochSeconds = new Map<string, number[]>();
   let runStarted = 0;
   let next: PlannedRun[] = [];
+  let others: InFlightRun[] = [];
 
   const perEpoch = (backbone: string) => {
     const xs = epochSeconds.get(backbone);
@@ -58,24 +51,31 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Stu
   };
 
   return {
-    runStart({ run, index, total, next: after }) {
+    runStart({ run, index, total, next: after, others: training }) {
       next = after;
+      others = training ?? [];
       runStarted = performance.now();
       const line =
         `[${index + 1}/${total}] ${run.id} (${run.axes.backbone}, ${run.axes.augment}, ` +
         `${run.axes.schedule}, seed ${run.seed})`;
       write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
     },
-    epochEnd({ run, record, epochs, next: now }) {
+    epochEnd({ run, record, epochs, next: now, others: training }) {
       if (now) next = now;
+      if (training) others = training;
       const list = epochSeconds.get(run.axes.backbone) ?? [];
       list.push(record.seconds);
       epochSeconds.set(run.axes.backbone, list);
       const elapsed = (performance.now() - runStarted) / 1000;
       const runLeft = perEpoch(run.axes.backbone) * (epochs - record.epoch);
-      // Each other worker is taken to have about this run's remainder left
-      // of its own; the runs not yet claimed are what the workers share.
-      const studyLeft = runLeft + next.reduce((sum, r) => sum + runEta(r), 0) / workers;
+      // The other workers' runs at their full budgets less the time since
+      // they were claimed; the runs still to claim shared by all, evenly.
+      const theirs = others.map((o) =>
+        Math.max(0, runEta(o.run) - (Date.now() - o.startedAt) / 1000)
+      );
+      const total = theirs.reduce((sum, s) => sum + s, runLeft) +
+        next.reduce((sum, r) => sum + runEta(r), 0);
+      const studyLeft = Math.max(runLeft, ...theirs, total / (1 + theirs.length));
       const auc = record.valAuc === null ? "n/a" : record.valAuc.toFixed(3);
       const line = `  epoch ${record.epoch}/${epochs} loss ${record.trainLoss.toFixed(3)} ` +
         `val AUC ${auc} | run ${formatDuration(elapsed)} (≤ ${formatDuration(runLeft)} left) | ` +

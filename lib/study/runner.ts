@@ -64,6 +64,24 @@ export interface RunStartInfo {
    * (what a study ETA should count).
    */
   next: PlannedRun[];
+  /** The runs other live workers on this folder are training meanwhile (from their claims). */
+  others?: InFlightRun[];
+}
+
+/** A run another live worker is training, read from its claim. */
+export interface InFlightRun {
+  /** The run. */
+  run: PlannedRun;
+  /** When that worker claimed it (milliseconds since the Unix epoch). */
+  startedAt: number;
+}
+
+/** What a worker's study ETA counts besides its own run, looked up from results and claims. */
+export interface StudyOutlook {
+  /** The runs this worker may still train after its current one. */
+  next: PlannedRun[];
+  /** The runs other live workers are training meanwhile. */
+  others: InFlightRun[];
 }
 
 /** What {@linkcode StudyProgress.epochEnd} is told. */
@@ -79,6 +97,8 @@ export interface EpochEndInfo {
    * end (absent: as {@linkcode RunStartInfo.next} said).
    */
   next?: PlannedRun[];
+  /** The runs other live workers are training, as of this epoch's end. */
+  others?: InFlightRun[];
 }
 
 /** What {@linkcode StudyProgress.runEnd} is told. */
@@ -262,18 +282,33 @@ class StudyWorker {
   }
 
   /**
-   * Of `next`, the runs this worker may still train: not recorded in `done`
-   * and not held by another live worker (what a study ETA should count).
+   * What a study ETA counts besides `run`: of `next`, the runs this worker
+   * may still train (not recorded in `done`, not held by another live
+   * worker), and the runs other live workers hold, with when they took them.
    */
-  async #stillOurs(
+  async #outlook(
+    run: PlannedRun,
     next: readonly PlannedRun[],
     done: Map<string, RunRecord>,
-  ): Promise<PlannedRun[]> {
-    const held = new Set(
-      (await liveClaims(this.#options.outDir, next.map((r) => r.id), this.#staleSeconds))
-        .map((c) => c.owner.runId),
+  ): Promise<StudyOutlook> {
+    const open = new Map(
+      this.#mine.filter((r) => r.id !== run.id && this.#needsRun(done.get(r.id)))
+        .map((r) => [r.id, r] as const),
     );
-    return next.filter((r) => this.#needsRun(done.get(r.id)) && !held.has(r.id));
+    const claims = await liveClaims(this.#options.outDir, [...open.keys()], this.#staleSeconds);
+    const others = claims.flatMap((c) => {
+      const held = open.get(c.owner.runId ?? "");
+      // A claim that does not say when it was made counts as made now.
+      const startedAt = Date.parse(c.owner.startedAt);
+      return held
+        ? [{ run: held, startedAt: Number.isFinite(startedAt) ? startedAt : Date.now() }]
+        : [];
+    });
+    const heldIds = new Set(others.map((o) => o.run.id));
+    return {
+      next: next.filter((r) => this.#needsRun(done.get(r.id)) && !heldIds.has(r.id)),
+      others,
+    };
   }
 
   /** Whether a run with this record (if any) still needs training. */
@@ -331,7 +366,7 @@ class StudyWorker {
     this.#data ??= await loadData(this.#spec, options);
     const index = this.ran;
     const total = Math.max(this.#total, index + 1);
-    options.progress?.runStart?.({ run, index, total, next: await this.#stillOurs(next, done) });
+    options.progress?.runStart?.({ run, index, total, ...await this.#outlook(run, next, done) });
     claim.startHeartbeat();
     const record = await executeRun(run, {
       ...options,
@@ -340,7 +375,7 @@ class StudyWorker {
       claim,
       onBackend: (backend) => this.#backend = backend,
       // Quietly: a torn last line was already reported when the pass began.
-      stillToTrain: async () => await this.#stillOurs(next, await this.recorded(() => {})),
+      outlook: async () => await this.#outlook(run, next, await this.recorded(() => {})),
     });
     if (!(await claim.verify())) claim.throwIfLost();
     await appendRecord(this.#path, record, { log: this.#log });
@@ -515,11 +550,11 @@ export interface ExecuteRunOptions extends RunStudyOptions {
   /** Told when the run moves to another backend ({@linkcode RunStudyOptions.moreThreads}). */
   onBackend?: (backend: Backend) => void;
   /**
-   * The runs this worker may still train after this one, looked up again
-   * after each epoch for {@linkcode EpochEndInfo.next} (other workers claim
-   * and finish runs meanwhile).
+   * The study's outlook besides this run, looked up again after each epoch
+   * for {@linkcode EpochEndInfo.next} and {@linkcode EpochEndInfo.others}
+   * (other workers claim and finish runs meanwhile).
    */
-  stillToTrain?: () => Promise<PlannedRun[]>;
+  outlook?: () => Promise<StudyOutlook>;
 }
 
 /** The fields of a run's record that do not depend on how it went. */
@@ -643,8 +678,8 @@ async function trainAndEvaluate(
       options.claim?.throwIfLost();
       if (options.progress?.epochEnd) {
         // For the ETA only: a lookup that fails leaves the last list, not the run.
-        const next = await options.stillToTrain?.().catch(() => undefined);
-        options.progress.epochEnd({ run, record, epochs: f.epochs, ...(next ? { next } : {}) });
+        const outlook = await options.outlook?.().catch(() => undefined);
+        options.progress.epochEnd({ run, record, epochs: f.epochs, ...outlook });
       }
       if (options.moreThreads && f.epochs - record.epoch >= 2) {
         // An offer: when it cannot be taken up, the run goes on where it is.

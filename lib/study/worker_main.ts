@@ -75,7 +75,6 @@ export async function runWorkerJob(
         tty: false,
         write,
         estimateSeconds: (run) => estimateRunSeconds(run, job.sizes, "cpu", throughput),
-        workers: job.workers,
       }),
     });
     write(`${workerDoneLine(outcome.ran)}\n`);

@@ -46,8 +46,6 @@ export interface WorkerJob {
   retryFailed: boolean;
   /** Intra-op threads of the worker's cpu backend. */
   threads: number;
-  /** Workers started on this job, for the study ETA of each (default 1). */
-  workers?: number;
   /** Split sizes, for the progress estimates. */
   sizes: SplitSizes;
   /** Measured throughput by backbone (the plan's, at the worker's thread count). */
