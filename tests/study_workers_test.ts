@@ -22,12 +22,13 @@ import {
   type WorkerJob,
 } from "../lib/study/workers.ts";
 import { createBackend } from "../lib/runtime/select.ts";
-import { executeRun, runStudy } from "../lib/study/runner.ts";
+import { executeRun, runStudy, type StudyProgress } from "../lib/study/runner.ts";
 import { loadMedMNISTSplits } from "../lib/data/medmnist.ts";
 import {
   type AugmentLevel,
   defaultStudy,
   type FixedSettings,
+  type PlannedRun,
   planRuns,
   type ScheduleLevel,
   type StudySpec,
@@ -64,14 +65,11 @@ async function deadPid(): Promise<number> {
   return child.pid;
 }
 
-async function writeClaim(
-  path: string,
-  owner: Record<string, unknown>,
-  mtime?: Date,
-): Promise<void> {
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify({ token: crypto.randomUUID(), ...owner }));
-  if (mtime) await Deno.utime(path, mtime, mtime);
+/** Write a claim file as another worker would (synchronous: also from a progress callback). */
+function writeClaim(path: string, owner: Record<string, unknown>, mtime?: Date): void {
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  Deno.writeTextFileSync(path, JSON.stringify({ token: crypto.randomUUID(), ...owner }));
+  if (mtime) Deno.utimeSync(path, mtime, mtime);
 }
 
 Deno.test("claims: a live claim is refused; released, it can be claimed again", async () => {
@@ -85,7 +83,7 @@ Deno.test("claims: a live claim is refused; released, it can be claimed again", 
   assert.ok(info?.owner.startedAt);
   assert.equal(await claimRun(out, "run-s0"), undefined, "claimed twice");
   // Another host's claim with a recent heartbeat is live too.
-  await writeClaim(claimPath(out, "other-s0"), { host: "elsewhere", pid: 1 });
+  writeClaim(claimPath(out, "other-s0"), { host: "elsewhere", pid: 1 });
   assert.equal(await claimRun(out, "other-s0"), undefined);
   await a.release();
   assert.equal(await fileExists(claimPath(out, "run-s0")), false);
@@ -98,7 +96,7 @@ Deno.test("claims: a live claim is refused; released, it can be claimed again", 
 Deno.test("claims: a dead worker's claim (dead pid on this host) is taken over", async () => {
   const out = await Deno.makeTempDir();
   const pid = await deadPid();
-  await writeClaim(claimPath(out, "run-s0"), { host: thisHost(), pid, startedAt: "x" });
+  writeClaim(claimPath(out, "run-s0"), { host: thisHost(), pid, startedAt: "x" });
   const { lines, log } = logger();
   const claim = await claimRun(out, "run-s0", { log });
   assert.ok(claim, "the dead worker's claim was not taken over");
@@ -116,7 +114,7 @@ Deno.test("claims: no heartbeat for staleSeconds is taken over; the heartbeat ke
   const out = await Deno.makeTempDir();
   const path = claimPath(out, "run-s0");
   const old = new Date(Date.now() - 3600_000);
-  await writeClaim(path, { host: "elsewhere", pid: 12345 }, old);
+  writeClaim(path, { host: "elsewhere", pid: 12345 }, old);
   const { lines, log } = logger();
   assert.equal(await claimRun(out, "run-s0", { staleSeconds: 7200 }), undefined);
   const claim = await claimRun(out, "run-s0", { staleSeconds: 60, log });
@@ -148,7 +146,7 @@ Deno.test("claims: a worker whose claim was taken over notices and stops", async
   assert.equal(await claim.verify(), true);
   claim.throwIfLost();
   // Another worker judged it stale and replaced it.
-  await writeClaim(claimPath(out, "run-s0"), { host: "elsewhere", pid: 7 });
+  writeClaim(claimPath(out, "run-s0"), { host: "elsewhere", pid: 7 });
   assert.equal(await claim.verify(), false);
   assert.throws(() => claim.throwIfLost(), ClaimLostError);
   assert.match(lines.join("\n"), /lost the claim on run run-s0: .* now belongs to elsewhere:7/);
@@ -241,7 +239,7 @@ Deno.test("runStudy waits for a run another worker holds, and takes it over when
   });
   const [run] = planRuns(spec);
   // A worker on another machine claimed it, then stopped beating.
-  await writeClaim(claimPath(out, run.id), { host: "elsewhere", pid: 1 });
+  writeClaim(claimPath(out, run.id), { host: "elsewhere", pid: 1 });
   const backend = await createBackend("cpu");
   const { lines, log } = logger();
   try {
@@ -383,105 +381,98 @@ Deno.test("runWorkerProcesses: cores freed before another worker is ready go to 
   assert.ok(out.includes("[worker 2] signals 1"), out.join("\n"));
 });
 
-Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {
+/**
+ * The three-run ResNet-18 study of `epochs` epochs (one step each) in a fresh
+ * folder, on one cpu backend, leaving runs other workers claim to them, with
+ * the progress callbacks `progressFor` makes for that folder and its runs.
+ */
+async function studyWithProgress(
+  epochs: number,
+  progressFor: (out: string, runs: PlannedRun[]) => StudyProgress,
+): Promise<{ ran: number; runs: PlannedRun[] }> {
   const out = await Deno.makeTempDir();
   const spec = resnetStudy(["none", "basic", "heavy"], "constant", {
-    epochs: 1,
+    epochs,
     maxStepsPerEpoch: 1,
     minEpochs: 0,
   });
   const runs = planRuns(spec);
   assert.equal(runs.length, 3);
-  // Another machine's worker holds the second run, beating recently.
-  await writeClaim(claimPath(out, runs[1].id), { host: "elsewhere", pid: 1, runId: runs[1].id });
   const backend = await createBackend("cpu");
-  const starts: { run: string; next: string[] }[] = [];
   try {
+    const progress = progressFor(out, runs);
     const outcome = await runStudy(spec, {
       outDir: out,
       backend,
       dataDir: DATA_DIR,
       leaveClaimedRuns: true,
-      progress: {
-        runStart: ({ run, next }) => void starts.push({ run: run.id, next: next.map((r) => r.id) }),
-      },
+      progress,
     });
-    assert.equal(outcome.ran, 2);
-    assert.deepEqual(starts, [
-      { run: runs[0].id, next: [runs[2].id] },
-      { run: runs[2].id, next: [] },
-    ]);
+    return { ran: outcome.ran, runs };
   } finally {
     await backend.destroy();
     await Deno.remove(out, { recursive: true });
   }
+}
+
+Deno.test("runStart's next leaves out runs another live worker holds (the ETA counts only what this worker may train)", async () => {
+  const starts: { run: string; next: string[] }[] = [];
+  const { ran, runs } = await studyWithProgress(1, (out, runs) => {
+    // Another machine's worker holds the second run, beating recently.
+    writeClaim(claimPath(out, runs[1].id), { host: "elsewhere", pid: 1, runId: runs[1].id });
+    return {
+      runStart: ({ run, next }) => void starts.push({ run: run.id, next: next.map((r) => r.id) }),
+    };
+  });
+  assert.equal(ran, 2);
+  assert.deepEqual(starts, [
+    { run: runs[0].id, next: [runs[2].id] },
+    { run: runs[2].id, next: [] },
+  ]);
 });
 
 Deno.test("each epoch's next is looked up again: a run another worker claims meanwhile leaves the ETA", async () => {
-  const out = await Deno.makeTempDir();
-  const spec = resnetStudy(["none", "basic", "heavy"], "constant", {
-    epochs: 2,
-    maxStepsPerEpoch: 1,
-    minEpochs: 0,
-  });
-  const runs = planRuns(spec);
-  const backend = await createBackend("cpu");
   const seen: string[] = [];
   const claimedAt = Date.parse("2026-01-02T03:04:05.000Z");
   const startedAt = new Set<number>();
-  const at = (run: { id: string }) => runs.findIndex((p) => p.id === run.id);
-  const ids = (next: { id: string }[] | undefined) =>
-    next === undefined ? "-" : next.map(at).join(",");
-  try {
-    const outcome = await runStudy(spec, {
-      outDir: out,
-      backend,
-      dataDir: DATA_DIR,
-      leaveClaimedRuns: true,
-      progress: {
-        runStart: ({ run, next }) => {
-          seen.push(`start ${at(run)} next ${ids(next)}`);
-          if (at(run) === 0) {
-            // Another machine's worker claims the second run while the first trains.
-            const path = claimPath(out, runs[1].id);
-            Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-            Deno.writeTextFileSync(
-              path,
-              JSON.stringify({
-                token: crypto.randomUUID(),
-                host: "elsewhere",
-                pid: 1,
-                runId: runs[1].id,
-                startedAt: new Date(claimedAt).toISOString(),
-              }),
-            );
-          }
-        },
-        epochEnd: ({ run, record, next, others }) => {
-          for (const o of others ?? []) startedAt.add(o.startedAt);
-          seen.push(
-            `epoch ${at(run)}.${record.epoch} next ${ids(next)} others ${
-              ids(others?.map((o) => o.run))
-            }`,
-          );
-        },
+  const { ran } = await studyWithProgress(2, (out, runs) => {
+    const at = (run: { id: string }) => runs.findIndex((p) => p.id === run.id);
+    const ids = (list: { id: string }[] | undefined) =>
+      list === undefined ? "-" : list.map(at).join(",");
+    return {
+      runStart: ({ run, next }) => {
+        seen.push(`start ${at(run)} next ${ids(next)}`);
+        if (at(run) === 0) {
+          // Another machine's worker claims the second run while the first trains.
+          writeClaim(claimPath(out, runs[1].id), {
+            host: "elsewhere",
+            pid: 1,
+            runId: runs[1].id,
+            startedAt: new Date(claimedAt).toISOString(),
+          });
+        }
       },
-    });
-    assert.equal(outcome.ran, 2, seen.join("; "));
-    assert.deepEqual(seen, [
-      "start 0 next 1,2",
-      "epoch 0.1 next 2 others 1",
-      "epoch 0.2 next 2 others 1",
-      "start 2 next ",
-      "epoch 2.1 next  others 1",
-      "epoch 2.2 next  others 1",
-    ]);
-    // When the other worker took its run, as its claim says.
-    assert.deepEqual([...startedAt], [claimedAt]);
-  } finally {
-    await backend.destroy();
-    await Deno.remove(out, { recursive: true });
-  }
+      epochEnd: ({ run, record, next, others }) => {
+        for (const o of others ?? []) startedAt.add(o.startedAt);
+        seen.push(
+          `epoch ${at(run)}.${record.epoch} next ${ids(next)} others ${
+            ids(others?.map((o) => o.run))
+          }`,
+        );
+      },
+    };
+  });
+  assert.equal(ran, 2, seen.join("; "));
+  assert.deepEqual(seen, [
+    "start 0 next 1,2",
+    "epoch 0.1 next 2 others 1",
+    "epoch 0.2 next 2 others 1",
+    "start 2 next ",
+    "epoch 2.1 next  others 1",
+    "epoch 2.2 next  others 1",
+  ]);
+  // When the other worker took its run, as its claim says.
+  assert.deepEqual([...startedAt], [claimedAt]);
 });
 
 Deno.test("a failing lookup of the runs still to train leaves the run alone: its epochs report no list", async () => {
